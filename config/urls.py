@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from practices import views as practice_views
+
+urlpatterns = [
+    path("healthz", practice_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("practices.urls")),
+]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("practice/", views.pick_practice, name="pick_practice"),
+    path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
+]

@@ -1,0 +1,107 @@
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.celery import app as celery_app
+
+from .middleware import SESSION_KEY, memberships_of
+from .models import Practice
+from .permissions import practice_required
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+    def clean_username(self):
+        return self.cleaned_data["username"].lower()
+
+
+class LoginView(auth_views.LoginView):
+    form_class = EmailAuthenticationForm
+    template_name = "practices/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+@login_required
+def pick_practice(request):
+    memberships = memberships_of(request.user)
+    if request.method == "POST":
+        wanted = request.POST.get("practice")
+        allowed = {str(m.practice_id) for m in memberships}
+        if wanted in allowed or (
+            request.user.is_superuser and Practice.objects.filter(pk=wanted).exists()
+        ):
+            request.session[SESSION_KEY] = int(wanted)
+            return redirect(request.POST.get("next") or "home")
+        raise Http404("No such practice")
+    practices = (
+        Practice.objects.all() if request.user.is_superuser else [m.practice for m in memberships]
+    )
+    return render(request, "practices/pick_practice.html", {"practices": practices})
+
+
+@practice_required
+def home(request):
+    from referrals.models import Referral, ReferringOffice
+
+    today = timezone.localdate()
+    month_start = today.replace(day=1)
+    context = {
+        "office_count": ReferringOffice.objects.filter(is_archived=False).count(),
+        "referrals_this_month": Referral.objects.filter(received_on__gte=month_start).count(),
+        "month_start": month_start,
+    }
+    return render(request, "practices/home.html", context)
+
+
+SECTIONS = {
+    "intake": "Intake",
+    "cases": "Cases",
+    "referrers": "Referrers",
+    "alerts": "Alerts",
+    "reports": "Reports",
+    "settings": "Settings",
+}
+
+
+@practice_required
+def coming_soon(request, section):
+    if section not in SECTIONS:
+        raise Http404("No such section")
+    return render(request, "practices/coming_soon.html", {"section": SECTIONS[section]})
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Database and broker reachability, for load balancers and docker-compose."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )

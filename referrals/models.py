@@ -1,0 +1,221 @@
+"""Referring offices and doctors, patients, referrals (cases) and their milestone events.
+
+Every model here is tenant-owned: a ``practice`` foreign key, a scoped manager (a query
+without an active practice scope raises), and unique constraints and main indexes that
+begin with ``practice`` so the tables can later be distributed by practice.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django_scopes import ScopedManager
+
+from practices.models import Practice
+
+from .choices import (
+    OFFICE_SOURCES,
+    CaseType,
+    LetterChannel,
+    MilestoneKind,
+    SourceType,
+    Status,
+    Urgency,
+)
+
+npi_validator = RegexValidator(r"^\d{10}$", "An NPI is 10 digits.")
+
+
+class TenantModel(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        abstract = True
+
+
+class ReferringOffice(TenantModel):
+    """A general dentist's (or specialist's) practice that sends us patients."""
+
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=300, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=40, blank=True)
+    zip_code = models.CharField("ZIP", max_length=10, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    fax = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    preferred_channel = models.CharField(
+        "preferred channel for letters",
+        max_length=10,
+        choices=LetterChannel.choices,
+        default=LetterChannel.EMAIL,
+    )
+    external_id = models.CharField("PMS id", max_length=100, blank=True)
+    is_archived = models.BooleanField("archived", default=False)
+    # Set by the first referral ever received from the office: the start of the relationship.
+    first_referral_on = models.DateField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["practice", "name"], name="office_practice_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "external_id"],
+                condition=~Q(external_id=""),
+                name="office_unique_external_id",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ReferringProvider(TenantModel):
+    """A doctor at a referring office."""
+
+    office = models.ForeignKey(ReferringOffice, on_delete=models.PROTECT, related_name="providers")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    npi = models.CharField("NPI", max_length=10, blank=True, validators=[npi_validator])
+    email = models.EmailField(blank=True)
+    is_archived = models.BooleanField("archived", default=False)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["practice", "office"], name="provider_practice_office")]
+
+    def __str__(self):
+        return f"Dr. {self.first_name} {self.last_name}"
+
+
+class Patient(TenantModel):
+    """A patient. PHI: never log names, dates of birth or contact details."""
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    chart_number = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [
+            models.Index(
+                fields=["practice", "last_name", "first_name"], name="patient_practice_name"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "chart_number"],
+                condition=~Q(chart_number=""),
+                name="patient_unique_chart_number",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def initials(self) -> str:
+        return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
+
+
+class Referral(TenantModel):
+    """A case: one patient sent to the practice for one problem, and its journey."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    source_type = models.CharField(max_length=20, choices=SourceType.choices)
+    referring_office = models.ForeignKey(
+        ReferringOffice, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    referring_provider = models.ForeignKey(
+        ReferringProvider, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    case_type = models.CharField(max_length=20, choices=CaseType.choices)
+    reason = models.TextField(blank=True)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    received_on = models.DateField()
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.RECEIVED)
+    status_changed_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Imported from a PMS's history: counts in analytics but never mails a GP.
+    is_historical = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        indexes = [
+            models.Index(fields=["practice", "received_on"], name="referral_practice_received"),
+            models.Index(
+                fields=["practice", "referring_office", "received_on"],
+                name="referral_practice_office",
+            ),
+            models.Index(fields=["practice", "status"], name="referral_practice_status"),
+            models.Index(fields=["practice", "updated_at"], name="referral_practice_updated"),
+        ]
+        constraints = [
+            # The article's first rule, also enforced by the database: a doctor or
+            # specialist referral always names its office.
+            models.CheckConstraint(
+                condition=~Q(source_type__in=[s.value for s in OFFICE_SOURCES])
+                | Q(referring_office__isnull=False),
+                name="referral_office_required_for_doctor_source",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Referral #{self.pk}"
+
+
+class MilestoneEvent(TenantModel):
+    """One step of a case's journey. Append-only: a mistake is voided, never deleted."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=24, choices=MilestoneKind.choices)
+    occurred_at = models.DateTimeField(help_text="When it happened (or was booked).")
+    scheduled_for = models.DateTimeField(
+        null=True, blank=True, help_text="For a scheduled consult or surgery: the appointment."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    findings = models.TextField(blank=True)
+    recommendation = models.TextField(blank=True)
+    procedure = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    production = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # Corrections leave a trace: the event stays, marked void, with who, when and why.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["practice", "referral", "occurred_at"], name="event_practice_referral"
+            ),
+            models.Index(fields=["practice", "kind", "occurred_at"], name="event_practice_kind"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(production__isnull=True) | Q(kind=MilestoneKind.SURGERY_COMPLETED),
+                name="event_production_only_on_surgery",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.occurred_at:%Y-%m-%d})"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None

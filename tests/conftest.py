@@ -1,0 +1,105 @@
+import os
+from pathlib import Path
+
+import pytest
+from django_scopes import scopes_disabled
+
+from practices.models import Role
+from practices.scoping import practice_scope
+
+from .factories import MembershipFactory, PracticeFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by
+# live_server fixtures from that thread are safe here (one thread, one connection).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium"),
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """Save a named screenshot of the current page under test-artifacts/<test name>/."""
+    folder = ARTIFACTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str):
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def practice(db):
+    return PracticeFactory(name="Lakeside Oral Surgery", slug="lakeside")
+
+
+@pytest.fixture
+def other_practice(db):
+    return PracticeFactory(name="Hilltop Oral Surgery", slug="hilltop")
+
+
+def _member(practice, role, email):
+    with scopes_disabled():
+        user = UserFactory(email=email)
+        MembershipFactory(practice=practice, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def admin_user(practice):
+    return _member(practice, Role.ADMIN, "admin@lakeside.test")
+
+
+@pytest.fixture
+def coordinator_user(practice):
+    return _member(practice, Role.COORDINATOR, "coordinator@lakeside.test")
+
+
+@pytest.fixture
+def front_desk_user(practice):
+    return _member(practice, Role.FRONT_DESK, "desk@lakeside.test")
+
+
+@pytest.fixture
+def clinician_user(practice):
+    return _member(practice, Role.CLINICIAN, "surgeon@lakeside.test")
+
+
+@pytest.fixture
+def outsider(other_practice):
+    """A member of another practice: must see none of ours (404, not 403)."""
+    return _member(other_practice, Role.ADMIN, "admin@hilltop.test")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def in_practice(practice):
+    """Run the test body inside our practice's scope, as a view or task would."""
+    with practice_scope(practice):
+        yield practice

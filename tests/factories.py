@@ -1,0 +1,107 @@
+"""factory-boy factories for tests and benchmarks. Names and numbers are synthetic."""
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from practices.models import Membership, Practice, Role, User
+from referrals.choices import CaseType, MilestoneKind, SourceType, Status
+from referrals.models import MilestoneEvent, Patient, Referral, ReferringOffice, ReferringProvider
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    name = factory.Sequence(lambda n: f"Riverside Oral Surgery {n}")
+    slug = factory.Sequence(lambda n: f"practice-{n}")
+    time_zone = "America/New_York"
+    default_case_value = Decimal("1800.00")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"User{n}")
+    password = factory.django.Password("correct-horse-42")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    practice = factory.SubFactory(PracticeFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.ADMIN
+
+
+class OfficeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReferringOffice
+
+    practice = factory.SubFactory(PracticeFactory)
+    name = factory.Sequence(lambda n: f"Maple Family Dental {n}")
+    zip_code = factory.Sequence(lambda n: f"{10000 + n:05d}")
+    phone = factory.Sequence(lambda n: f"555-01{n % 100:02d}")
+    email = factory.Sequence(lambda n: f"office{n}@dental.example")
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReferringProvider
+
+    office = factory.SubFactory(OfficeFactory)
+    practice = factory.SelfAttribute("office.practice")
+    first_name = "Alex"
+    last_name = factory.Sequence(lambda n: f"Doe{n}")
+    email = factory.Sequence(lambda n: f"dr{n}@dental.example")
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    practice = factory.SubFactory(PracticeFactory)
+    first_name = "Pat"
+    last_name = factory.Sequence(lambda n: f"Synthetic{n}")
+    date_of_birth = dt.date(1990, 5, 17)
+    chart_number = factory.Sequence(lambda n: f"C{n:06d}")
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """A bare referral row (no events); use referrals.services.create_referral for intake."""
+
+    class Meta:
+        model = Referral
+
+    practice = factory.SubFactory(PracticeFactory)
+    patient = factory.SubFactory(PatientFactory, practice=factory.SelfAttribute("..practice"))
+    referring_office = factory.SubFactory(
+        OfficeFactory, practice=factory.SelfAttribute("..practice")
+    )
+    referring_provider = factory.SubFactory(
+        ProviderFactory,
+        office=factory.SelfAttribute("..referring_office"),
+        practice=factory.SelfAttribute("..practice"),
+    )
+    source_type = SourceType.DOCTOR
+    case_type = CaseType.THIRD_MOLARS
+    received_on = factory.LazyFunction(timezone.localdate)
+    status = Status.RECEIVED
+    status_changed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def with_received_event(obj, create, extracted, **kwargs):
+        if create:
+            MilestoneEvent.objects.create(
+                practice=obj.practice,
+                referral=obj,
+                kind=MilestoneKind.RECEIVED,
+                occurred_at=timezone.now(),
+            )
