@@ -108,3 +108,32 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.practice} ({self.get_role_display()})"
+
+
+class ApiKey(models.Model):
+    """A practice's key for the REST API. Only a SHA-256 of the key is stored; the key
+    itself is shown once, when it is created."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. 'Dentrix bridge'.")
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise it.")
+    hashed_key = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["practice", "created_at"], name="apikey_practice_created")]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

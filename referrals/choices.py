@@ -72,3 +72,31 @@ class MilestoneKind(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+class OnlineReferralStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the front desk"
+    ACCEPTED = "accepted", "Accepted as a referral"
+    REJECTED = "rejected", "Rejected"
+
+
+class OfficeEventKind(models.TextChoices):
+    FIRST_REFERRAL = "first_referral", "First referral (new referrer)"
+    MERGED = "merged", "Duplicate merged into this office"
+    ARCHIVED = "archived", "Archived"
+    RESTORED = "restored", "Restored from archive"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    VALIDATING = "validating", "Checking rows"
+    INVALID = "invalid", "Errors found"
+    READY = "ready", "Ready to import"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", "Import nothing if any row is invalid"
+    VALID_ONLY = "valid_only", "Import the valid rows, skip the invalid ones"

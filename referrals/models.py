@@ -16,8 +16,12 @@ from practices.models import Practice
 from .choices import (
     OFFICE_SOURCES,
     CaseType,
+    ImportMode,
+    ImportStatus,
     LetterChannel,
     MilestoneKind,
+    OfficeEventKind,
+    OnlineReferralStatus,
     SourceType,
     Status,
     Urgency,
@@ -219,3 +223,152 @@ class MilestoneEvent(TenantModel):
     @property
     def is_void(self) -> bool:
         return self.voided_at is not None
+
+
+class OfficeEvent(TenantModel):
+    """Append-only history of a referring office: its first referral (a new relationship
+    for the alerts to pick up), merges, archiving. Feeds alerts and the office page."""
+
+    office = models.ForeignKey(ReferringOffice, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=20, choices=OfficeEventKind.choices)
+    occurred_on = models.DateField()
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # For a merge: the absorbed office's name, id and what moved. Never PHI.
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        indexes = [
+            models.Index(
+                fields=["practice", "kind", "occurred_on"], name="officeevent_practice_kind"
+            ),
+            models.Index(fields=["practice", "office"], name="officeevent_practice_office"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.occurred_on})"
+
+
+class OnlineReferral(TenantModel):
+    """A referral sent through the public form by a GP office, waiting for the front desk
+    to match it to an office and patient (or create them) and turn it into a Referral."""
+
+    status = models.CharField(
+        max_length=10, choices=OnlineReferralStatus.choices, default=OnlineReferralStatus.PENDING
+    )
+    office_name = models.CharField(max_length=200)
+    office_phone = models.CharField(max_length=40, blank=True)
+    office_zip = models.CharField("office ZIP", max_length=10, blank=True)
+    office_email = models.EmailField(blank=True)
+    doctor_first_name = models.CharField(max_length=100)
+    doctor_last_name = models.CharField(max_length=100)
+    doctor_email = models.EmailField(blank=True)
+    patient_first_name = models.CharField(max_length=100)
+    patient_last_name = models.CharField(max_length=100)
+    patient_date_of_birth = models.DateField()
+    patient_phone = models.CharField(max_length=40, blank=True)
+    patient_email = models.EmailField(blank=True)
+    case_type = models.CharField(max_length=20, choices=CaseType.choices)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+    reason = models.TextField()
+    referral = models.OneToOneField(
+        Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="online_submission"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["practice", "status", "created_at"], name="online_practice_status"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Online referral #{self.pk}"
+
+
+def attachment_path(instance, filename):
+    # Random, non-guessable names in a private folder; the original name is kept in a field.
+    import uuid
+
+    return f"private/{instance.practice_id}/attachments/{uuid.uuid4().hex}"
+
+
+class Attachment(TenantModel):
+    """A radiograph or document (image or PDF) sent with a referral. Stored privately and
+    served only through a view that checks the login and the practice."""
+
+    online_referral = models.ForeignKey(
+        OnlineReferral, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["practice", "referral"], name="attachment_practice_ref")]
+
+    def __str__(self):
+        return self.original_name
+
+
+def import_path(instance, filename):
+    import uuid
+
+    return f"private/{instance.practice_id}/imports/{uuid.uuid4().hex}.csv"
+
+
+class ImportJob(TenantModel):
+    """One CSV upload of referral history: validated first, then imported (in Celery for
+    large files) with progress, and a report of what was created, matched and rejected."""
+
+    file = models.FileField(upload_to=import_path, max_length=300)
+    original_name = models.CharField(max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=12, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    mode = models.CharField(
+        max_length=16, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    # e.g. {"referrals_created": 10, "referrals_matched": 2, "offices_created": 3, ...}
+    counts = models.JSONField(default=dict, blank=True)
+    # [{"line": 7, "column": "referral_date", "message": "..."}]; values, never PHI.
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["practice", "created_at"], name="importjob_practice_created")
+        ]
+
+    def __str__(self):
+        return f"Import #{self.pk} ({self.original_name})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

@@ -16,8 +16,15 @@ from django.utils import timezone
 from practices.models import Practice
 
 from . import workflow
-from .choices import OFFICE_SOURCES, MilestoneKind, Status
-from .models import MilestoneEvent, Patient, Referral, ReferringOffice, ReferringProvider
+from .choices import OFFICE_SOURCES, MilestoneKind, OfficeEventKind, Status
+from .models import (
+    MilestoneEvent,
+    OfficeEvent,
+    Patient,
+    Referral,
+    ReferringOffice,
+    ReferringProvider,
+)
 from .signals import first_referral_from_office, milestone_recorded
 
 
@@ -126,6 +133,14 @@ def _note_office_referral(office: ReferringOffice, referral: Referral) -> None:
         office.first_referral_on = referral.received_on
         office.save(update_fields=["first_referral_on", "updated_at"])
         if was_new:
+            OfficeEvent.objects.create(
+                practice_id=office.practice_id,
+                office=office,
+                kind=OfficeEventKind.FIRST_REFERRAL,
+                occurred_on=referral.received_on,
+                referral=referral,
+                by=referral.created_by,
+            )
             first_referral_from_office.send(
                 sender=ReferringOffice, office=office, referral=referral
             )

@@ -1,0 +1,11 @@
+"""Staff pages of the referral domain; each feature's views and URLs live in one module."""
+
+from .views import imports, intake, offices, online, timeline
+
+urlpatterns = [
+    *intake.urlpatterns,
+    *timeline.urlpatterns,
+    *offices.urlpatterns,
+    *online.urlpatterns,
+    *imports.urlpatterns,
+]

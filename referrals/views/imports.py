@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the imports feature."""
+
+urlpatterns: list = []
