@@ -103,3 +103,18 @@ def in_practice(practice):
     """Run the test body inside our practice's scope, as a view or task would."""
     with practice_scope(practice):
         yield practice
+
+
+@pytest.fixture
+def login(page, live_server):
+    """Log ``user`` in through the real login form; returns the page on the home screen."""
+
+    def do_login(user, password=PASSWORD):
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    return do_login
