@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally: no CDN at run time
     "django_filters",
     "practices",
     "referrals",
@@ -220,6 +221,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Referrals, milestones and referrer health for PMS integrations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 SESSION_COOKIE_HTTPONLY = True
