@@ -137,3 +137,84 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PracticeSettings(models.Model):
+    """Per-practice knobs: referrer-health thresholds, decline rules, alerting.
+
+    One row per practice, created on first use (see ``settings_for``). Defaults follow
+    shared/DESIGN.md and the seed article.
+    """
+
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, primary_key=True, related_name="settings"
+    )
+    # Statuses
+    new_days = models.PositiveSmallIntegerField(
+        default=90, help_text="An office is new while its first referral is this recent."
+    )
+    inactive_days = models.PositiveSmallIntegerField(
+        default=90, help_text="No referral for this many days makes an office inactive."
+    )
+    lost_months = models.PositiveSmallIntegerField(
+        default=12, help_text="No referral for this many months makes an office lost."
+    )
+    # (a) The article's threshold rule
+    threshold_rule_enabled = models.BooleanField(default=True)
+    threshold_min_baseline = models.DecimalField(
+        "baseline at least (per month)", max_digits=5, decimal_places=1, default=Decimal("8")
+    )
+    threshold_max_recent = models.DecimalField(
+        "then at most (per month)", max_digits=5, decimal_places=1, default=Decimal("3")
+    )
+    threshold_months = models.PositiveSmallIntegerField(
+        "for consecutive full months", default=2, validators=[MinValueValidator(1)]
+    )
+    # (b) The statistical rule: a Poisson CUSUM against the office's own baseline
+    statistical_rule_enabled = models.BooleanField(default=True)
+    cusum_drop_ratio = models.DecimalField(
+        "drop to detect (share of baseline)",
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        help_text="The rate the test is tuned to catch, as a share of the baseline.",
+    )
+    cusum_threshold = models.DecimalField(
+        "alarm threshold h",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("2.50"),
+        help_text="Higher: fewer false alarms, later detection. See docs/decline-detection.md.",
+    )
+    statistical_min_baseline = models.DecimalField(
+        "minimum baseline (per month)",
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("1.5"),
+        help_text="Offices below this rate are too small for the test to say anything.",
+    )
+    # Alerts
+    alert_recipients = models.TextField(
+        blank=True, help_text="Email addresses for the nightly alert digest, one per line."
+    )
+    nightly_hour = models.PositiveSmallIntegerField(
+        default=2, help_text="Local hour at which the nightly recompute runs."
+    )
+
+    objects = ScopedManager(practice="practice")
+
+    def __str__(self):
+        return f"Settings of {self.practice}"
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return [line.strip() for line in self.alert_recipients.splitlines() if line.strip()]
+
+
+def settings_for(practice: Practice) -> PracticeSettings:
+    """The practice's settings row, created with defaults on first use."""
+    try:
+        return practice.settings
+    except PracticeSettings.DoesNotExist:
+        obj, _ = PracticeSettings.objects.with_scopes_disabled().get_or_create(practice=practice)
+        return obj

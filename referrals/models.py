@@ -167,7 +167,7 @@ class Referral(TenantModel):
             # The article's first rule, also enforced by the database: a doctor or
             # specialist referral always names its office.
             models.CheckConstraint(
-                condition=~Q(source_type__in=[s.value for s in OFFICE_SOURCES])
+                condition=~Q(source_type__in=sorted(s.value for s in OFFICE_SOURCES))
                 | Q(referring_office__isnull=False),
                 name="referral_office_required_for_doctor_source",
             ),
