@@ -201,6 +201,10 @@ class PracticeSettings(models.Model):
         default=2, help_text="Local hour at which the nightly recompute runs."
     )
 
+    # Claimed with a conditional UPDATE by the hourly scheduler, so each practice's nightly
+    # recompute is queued once per local day however many beats or schedulers run.
+    last_nightly_on = models.DateField(null=True, blank=True, editable=False)
+
     objects = ScopedManager(practice="practice")
 
     def __str__(self):
