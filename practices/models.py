@@ -183,7 +183,7 @@ class PracticeSettings(models.Model):
         "alarm threshold h",
         max_digits=4,
         decimal_places=2,
-        default=Decimal("2.50"),
+        default=Decimal("3.00"),
         help_text="Higher: fewer false alarms, later detection. See docs/decline-detection.md.",
     )
     statistical_min_baseline = models.DecimalField(

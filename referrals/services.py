@@ -25,7 +25,7 @@ from .models import (
     ReferringOffice,
     ReferringProvider,
 )
-from .signals import first_referral_from_office, milestone_recorded
+from .signals import first_referral_from_office, milestone_recorded, office_activity_changed
 
 
 @dataclass
@@ -231,6 +231,12 @@ def void_last_milestone(referral: Referral, *, by, reason: str) -> MilestoneEven
     event.void_reason = reason.strip()
     event.save(update_fields=["voided_at", "voided_by", "void_reason", "updated_at"])
     _set_status(referral, journey_state(referral).status)
+    if referral.referring_office_id:
+        office_activity_changed.send(
+            sender=Referral,
+            practice_id=referral.practice_id,
+            office_ids=[referral.referring_office_id],
+        )
     return event
 
 

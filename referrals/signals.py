@@ -7,3 +7,6 @@ from django.dispatch import Signal
 milestone_recorded = Signal()
 # kwargs: office, referral — the first referral ever from an office (a new relationship)
 first_referral_from_office = Signal()
+# kwargs: practice_id, office_ids — referrals or events of these offices changed in bulk or
+# were corrected (import, merge, a voided step): derived data must be refreshed.
+office_activity_changed = Signal()

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('threshold_months', models.PositiveSmallIntegerField(default=2, validators=[django.core.validators.MinValueValidator(1)], verbose_name='for consecutive full months')),
                 ('statistical_rule_enabled', models.BooleanField(default=True)),
                 ('cusum_drop_ratio', models.DecimalField(decimal_places=2, default=Decimal('0.50'), help_text='The rate the test is tuned to catch, as a share of the baseline.', max_digits=3, verbose_name='drop to detect (share of baseline)')),
-                ('cusum_threshold', models.DecimalField(decimal_places=2, default=Decimal('2.50'), help_text='Higher: fewer false alarms, later detection. See docs/decline-detection.md.', max_digits=4, verbose_name='alarm threshold h')),
+                ('cusum_threshold', models.DecimalField(decimal_places=2, default=Decimal('3.00'), help_text='Higher: fewer false alarms, later detection. See docs/decline-detection.md.', max_digits=4, verbose_name='alarm threshold h')),
                 ('statistical_min_baseline', models.DecimalField(decimal_places=1, default=Decimal('1.5'), help_text='Offices below this rate are too small for the test to say anything.', max_digits=4, verbose_name='minimum baseline (per month)')),
                 ('alert_recipients', models.TextField(blank=True, help_text='Email addresses for the nightly alert digest, one per line.')),
                 ('nightly_hour', models.PositiveSmallIntegerField(default=2, help_text='Local hour at which the nightly recompute runs.')),

@@ -1,0 +1,128 @@
+"""Alert services: raise (deduplicated), acknowledge, snooze, resolve, assign."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .choices import AlertKind, AlertState
+from .models import Alert
+
+UNRESOLVED = [AlertState.OPEN, AlertState.ACKNOWLEDGED, AlertState.SNOOZED]
+
+
+def raise_alert(
+    practice,
+    *,
+    kind: str,
+    office_id: int | None = None,
+    subject_key: str = "",
+    opened_on: dt.date,
+    title: str,
+    detail: str = "",
+) -> Alert | None:
+    """Open an alert unless one is already unresolved for the same office, kind and subject.
+
+    Returns the new alert, or None when one was already open. The partial unique index
+    settles races between two runs.
+    """
+    if Alert.objects.filter(
+        kind=kind, office_id=office_id, subject_key=subject_key, state__in=UNRESOLVED
+    ).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return Alert.objects.create(
+                practice=practice,
+                office_id=office_id,
+                kind=kind,
+                subject_key=subject_key,
+                opened_on=opened_on,
+                title=title,
+                detail=detail,
+            )
+    except IntegrityError:
+        return None
+
+
+def _locked(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().get(pk=alert.pk)
+
+
+@transaction.atomic
+def acknowledge(alert: Alert, *, by) -> Alert:
+    alert = _locked(alert)
+    if alert.state == AlertState.RESOLVED:
+        raise ValidationError("This alert is already resolved.")
+    alert.state = AlertState.ACKNOWLEDGED
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = by
+    if alert.owner is None:
+        alert.owner = by
+    alert.save()
+    return alert
+
+
+@transaction.atomic
+def snooze(alert: Alert, *, until: dt.date, by, today: dt.date | None = None) -> Alert:
+    today = today or timezone.localdate()
+    if until <= today:
+        raise ValidationError({"until": "Snooze until a date after today."})
+    alert = _locked(alert)
+    if alert.state == AlertState.RESOLVED:
+        raise ValidationError("This alert is already resolved.")
+    alert.state = AlertState.SNOOZED
+    alert.snoozed_until = until
+    if alert.owner is None:
+        alert.owner = by
+    alert.save()
+    return alert
+
+
+@transaction.atomic
+def resolve(alert: Alert, *, by, note: str) -> Alert:
+    if not note.strip():
+        raise ValidationError({"note": "Say how it was resolved."})
+    alert = _locked(alert)
+    if alert.state == AlertState.RESOLVED:
+        return alert
+    alert.state = AlertState.RESOLVED
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = by
+    alert.resolution_note = note.strip()
+    alert.save()
+    return alert
+
+
+@transaction.atomic
+def assign(alert: Alert, *, owner) -> Alert:
+    alert = _locked(alert)
+    alert.owner = owner
+    alert.save(update_fields=["owner"])
+    return alert
+
+
+def wake_snoozed(today: dt.date) -> int:
+    """Snoozed alerts whose date has come are open again."""
+    return Alert.objects.filter(state=AlertState.SNOOZED, snoozed_until__lte=today).update(
+        state=AlertState.OPEN, snoozed_until=None
+    )
+
+
+def open_counts() -> dict[str, int]:
+    """Unresolved, not snoozed alerts by kind, for the navigation badge."""
+    from django.db.models import Count
+
+    rows = (
+        Alert.objects.filter(state__in=[AlertState.OPEN, AlertState.ACKNOWLEDGED])
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict(rows)
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+KIND_FOR_STATUS = {"declining": AlertKind.DECLINING, "inactive": AlertKind.INACTIVE}

@@ -1,0 +1,53 @@
+"""One email a night to the practice's alert recipients listing the alerts raised since the
+last digest — never one email per alert."""
+
+import datetime as dt
+
+from django.conf import settings as django_settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from communications.models import EmailKind
+from communications.outbox import queue_email
+from practices.models import Membership, Practice, Role, settings_for
+
+from .models import Alert
+
+
+def digest_recipients(practice: Practice) -> list[str]:
+    """The practice's alert recipients, or its administrators when none are set."""
+    recipients = settings_for(practice).recipient_list
+    if recipients:
+        return recipients
+    return sorted(Membership.objects.filter(role=Role.ADMIN).values_list("user__email", flat=True))
+
+
+def queue_digest(practice: Practice, as_of: dt.date):
+    """Write tonight's digest to the outbox (in the caller's transaction). Returns the email
+    or None when there is nothing new to tell or nobody to tell."""
+    pending = list(
+        Alert.objects.filter(digested_at__isnull=True)
+        .select_related("office")
+        .order_by("kind", "office__name")
+    )
+    recipients = digest_recipients(practice)
+    if not pending or not recipients:
+        return None
+    context = {
+        "practice": practice,
+        "as_of": as_of,
+        "alerts": pending,
+        "base_url": getattr(django_settings, "SITE_URL", ""),
+    }
+    email, _ = queue_email(
+        practice,
+        kind=EmailKind.ALERT_DIGEST,
+        dedupe_key=f"alert-digest:{as_of.isoformat()}",
+        to=recipients,
+        subject=f"{len(pending)} new referrer alert{'s' if len(pending) != 1 else ''} "
+        f"— {practice.name}",
+        body_text=render_to_string("analytics/email/digest.txt", context),
+        body_html=render_to_string("analytics/email/digest.html", context),
+    )
+    Alert.objects.filter(pk__in=[a.pk for a in pending]).update(digested_at=timezone.now())
+    return email

@@ -1,0 +1,218 @@
+"""The nightly recompute of one practice: rollups, snapshots, alerts and the digest, in one
+transaction. ``compute_referrer_scores`` and the Celery task call :func:`recompute`."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, Q
+
+from practices.models import Practice, settings_for
+from referrals.models import Referral, ReferringOffice
+
+from . import alerts
+from .choices import AlertKind, ReferrerStatus
+from .detection import seasonal_index
+from .digest import queue_digest
+from .models import Alert, MonthlyRollup, ReferrerSnapshot
+from .rollups import rebuild_rollups
+from .scoring import (
+    HISTORY_MONTHS,
+    SERIES_MONTHS,
+    HealthRules,
+    OfficeFigures,
+    assess_office,
+    month_starts,
+)
+
+
+@dataclass
+class RunResult:
+    as_of: dt.date
+    snapshots: list[ReferrerSnapshot]
+    new_alerts: list[Alert]
+    office_names: dict[int, str]
+
+
+def gather_figures(
+    practice: Practice, as_of: dt.date, office_ids: list[int]
+) -> tuple[dict[int, OfficeFigures], list[dt.date], list[int]]:
+    """Every office's figures as of ``as_of`` in two queries; plus the months and the
+    practice's monthly totals for the seasonal index."""
+    months = month_starts(as_of, HISTORY_MONTHS)
+    index = {m: i for i, m in enumerate(months)}
+    figures = {
+        oid: OfficeFigures(oid, None, None, monthly=[0] * HISTORY_MONTHS) for oid in office_ids
+    }
+    totals = [0] * HISTORY_MONTHS
+    last12 = set(months[-12:])
+    for row in MonthlyRollup.objects.filter(
+        month__gte=months[0], month__lt=as_of.replace(day=1)
+    ).values_list(
+        "office_id",
+        "month",
+        "referrals",
+        "consults_completed",
+        "accepted",
+        "declined",
+        "production",
+    ):
+        office_id, month, referrals, consults, accepted, declined, production = row
+        i = index.get(month)
+        if i is None:
+            continue
+        totals[i] += referrals
+        f = figures.get(office_id)
+        if f is None:
+            continue
+        f.monthly[i] = referrals
+        if month in last12:
+            f.consults_12 += consults
+            f.accepted_12 += accepted
+            f.declined_12 += declined
+            f.production_12 += production
+    month_start = as_of.replace(day=1)
+    recent = (
+        Referral.objects.filter(referring_office__isnull=False, received_on__lte=as_of)
+        .values("referring_office_id")
+        .annotate(
+            first=Min("received_on"),
+            last=Max("received_on"),
+            c30=Count("id", filter=Q(received_on__gt=as_of - dt.timedelta(days=30))),
+            c60=Count("id", filter=Q(received_on__gt=as_of - dt.timedelta(days=60))),
+            c90=Count("id", filter=Q(received_on__gt=as_of - dt.timedelta(days=90))),
+            partial=Count("id", filter=Q(received_on__gte=month_start)),
+        )
+        .order_by()
+    )
+    for row in recent:
+        f = figures.get(row["referring_office_id"])
+        if f is None:
+            continue
+        f.first_referral_on = row["first"]
+        f.last_referral_on = row["last"]
+        f.count_30, f.count_60, f.count_90 = row["c30"], row["c60"], row["c90"]
+        f.partial_month = row["partial"]
+    return figures, months, totals
+
+
+def _previous_statuses(as_of: dt.date) -> dict[int, str]:
+    previous_day = ReferrerSnapshot.objects.filter(as_of__lt=as_of).aggregate(day=Max("as_of"))[
+        "day"
+    ]
+    if previous_day is None:
+        return {}
+    return dict(
+        ReferrerSnapshot.objects.filter(as_of=previous_day).values_list("office_id", "status")
+    )
+
+
+@transaction.atomic
+def recompute(
+    practice: Practice, as_of: dt.date, *, rebuild: bool = True, raise_alerts: bool = True
+) -> RunResult:
+    """Rebuild rollups, write every office's snapshot as of ``as_of`` and raise alerts.
+
+    Idempotent for a date: a second run replaces that day's snapshots and raises no
+    alert twice.
+    """
+    if rebuild:
+        rebuild_rollups(practice)
+    settings = settings_for(practice)
+    rules = HealthRules.from_settings(settings, practice.default_case_value)
+    offices = dict(ReferringOffice.objects.filter(is_archived=False).values_list("pk", "name"))
+    figures, months, totals = gather_figures(practice, as_of, list(offices))
+    factors = seasonal_index(totals, [m.month for m in months])
+    seasonal = [factors[m.month] for m in months]
+
+    snapshots = []
+    for office_id, f in figures.items():
+        a = assess_office(f, as_of, rules, seasonal, months)
+        snapshots.append(
+            ReferrerSnapshot(
+                practice=practice,
+                office_id=office_id,
+                as_of=as_of,
+                status=a.status,
+                count_30=f.count_30,
+                count_60=f.count_60,
+                count_90=f.count_90,
+                last_referral_on=f.last_referral_on,
+                first_referral_on=f.first_referral_on,
+                monthly_counts=f.monthly[-SERIES_MONTHS:] + [f.partial_month],
+                baseline_rate=round(a.baseline_rate, 3),
+                recent_rate=round(a.recent_rate, 3),
+                same_month_last_year=a.same_month_last_year,
+                rolling_12=a.rolling_12,
+                prior_12=a.prior_12,
+                drop_months=a.drop_months,
+                drop_strength=a.decline.cusum if a.decline else 0.0,
+                threshold_rule=bool(a.decline and a.decline.threshold_rule),
+                statistical_rule=bool(a.decline and a.decline.statistical_rule),
+                revenue_at_risk=a.revenue_at_risk,
+                priority=round(a.priority, 2),
+                reason=a.reason[:300],
+                consults_12=f.consults_12,
+                accepted_12=f.accepted_12,
+                declined_12=f.declined_12,
+                production_12=f.production_12 or Decimal("0"),
+            )
+        )
+    previous = _previous_statuses(as_of)
+    ReferrerSnapshot.objects.filter(as_of=as_of).delete()
+    ReferrerSnapshot.objects.bulk_create(snapshots, batch_size=1000)
+
+    new_alerts = []
+    if raise_alerts:
+        alerts.wake_snoozed(as_of)
+        new_alerts = _raise_alerts(practice, as_of, snapshots, previous, offices)
+        # The digest row is written in this transaction: the alerts and their announcement
+        # commit together or not at all.
+        queue_digest(practice, as_of)
+    return RunResult(as_of, snapshots, new_alerts, offices)
+
+
+def _raise_alerts(practice, as_of, snapshots, previous, names) -> list[Alert]:
+    unresolved = set(
+        Alert.objects.filter(state__in=alerts.UNRESOLVED, office__isnull=False).values_list(
+            "office_id", "kind"
+        )
+    )
+    welcomed = set(
+        Alert.objects.filter(kind=AlertKind.NEW_REFERRER).values_list("office_id", flat=True)
+    )
+    raised = []
+    for snap in snapshots:
+        kind = alerts.KIND_FOR_STATUS.get(snap.status)
+        name = names[snap.office_id]
+        if kind is not None:
+            # One alert per episode: only when the office has just entered the status, so a
+            # resolved alert stays resolved until the office recovers and drops again.
+            if (snap.office_id, kind) in unresolved or previous.get(snap.office_id) == snap.status:
+                continue
+            title = (
+                f"{name} is declining" if kind == AlertKind.DECLINING else f"{name} has gone quiet"
+            )
+            alert = alerts.raise_alert(
+                practice,
+                kind=kind,
+                office_id=snap.office_id,
+                opened_on=as_of,
+                title=title,
+                detail=snap.reason,
+            )
+        elif snap.status == ReferrerStatus.NEW and snap.office_id not in welcomed:
+            alert = alerts.raise_alert(
+                practice,
+                kind=AlertKind.NEW_REFERRER,
+                office_id=snap.office_id,
+                opened_on=as_of,
+                title=f"New referrer: {name}",
+                detail=snap.reason,
+            )
+        else:
+            continue
+        if alert is not None:
+            raised.append(alert)
+    return raised

@@ -1,0 +1,149 @@
+"""Queue, claim and deliver outbox emails.
+
+Nothing lost: the row is written in the caller's transaction and dispatched on commit; a
+sweeper re-queues rows whose worker died. Nothing doubled: a worker sends only after it
+has claimed the row with a conditional UPDATE (``status=queued → sending``), so a task
+delivered twice, or two workers, cannot both send it.
+"""
+
+import datetime as dt
+import logging
+import smtplib
+import socket
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from practices.models import Practice
+
+from .models import EmailStatus, OutgoingEmail
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+STUCK_AFTER = dt.timedelta(minutes=10)
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (bad address, message refused)."""
+
+
+def queue_email(
+    practice: Practice,
+    *,
+    kind: str,
+    dedupe_key: str,
+    to: list[str],
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    attachment_name: str = "",
+    attachment_content: bytes | None = None,
+) -> tuple[OutgoingEmail, bool]:
+    """Write the email to the outbox in the current transaction; send after commit.
+
+    Returns (email, created). A second call with the same dedupe_key returns the first row.
+    """
+    existing = OutgoingEmail.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing, False
+    email = OutgoingEmail(
+        practice=practice,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        to=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        attachment_name=attachment_name,
+    )
+    if attachment_content is not None:
+        email.attachment.save(
+            attachment_name or "attachment.pdf", ContentFile(attachment_content), save=False
+        )
+    email.save()
+    transaction.on_commit(lambda: dispatch(email))
+    return email, True
+
+
+def dispatch(email: OutgoingEmail) -> None:
+    from .tasks import send_outgoing_email
+
+    send_outgoing_email.delay(email.practice_id, email.pk)
+
+
+def claim(email_id: int) -> bool:
+    now = timezone.now()
+    claimed = OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
+        status=EmailStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    return claimed == 1
+
+
+def _classify(exc: Exception) -> bool:
+    """True when the failure is permanent."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    if isinstance(exc, (ConnectionError, socket.timeout, smtplib.SMTPServerDisconnected, OSError)):
+        return False
+    return isinstance(exc, PermanentFailure)
+
+
+def deliver(email_id: int) -> str:
+    """Claim and send one email. Returns the resulting status; raises nothing."""
+    if not claim(email_id):
+        return "skipped"
+    email = OutgoingEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=email.to,
+        headers={"X-Correlation-ID": str(email.correlation_id)},
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    if email.attachment:
+        with email.attachment.open("rb") as fh:
+            message.attach(email.attachment_name or "attachment.pdf", fh.read(), "application/pdf")
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:  # noqa: BLE001 - classified below, never lost
+        permanent = _classify(exc) or email.attempts >= MAX_ATTEMPTS
+        status = EmailStatus.FAILED if permanent else EmailStatus.QUEUED
+        delay = dt.timedelta(seconds=min(3600, 30 * 2 ** (email.attempts - 1)))
+        OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.SENDING).update(
+            status=status,
+            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            next_attempt_at=None if permanent else timezone.now() + delay,
+            claimed_at=None,
+        )
+        log.warning("outbox email %s failed (%s): %s", email_id, status, type(exc).__name__)
+        return "failed" if permanent else "retry"
+    OutgoingEmail.objects.filter(pk=email_id).update(
+        status=EmailStatus.SENT, sent_at=timezone.now()
+    )
+    return "sent"
+
+
+def requeue_stuck(now: dt.datetime | None = None) -> int:
+    """Give back rows whose worker died after claiming them."""
+    now = now or timezone.now()
+    return OutgoingEmail.objects.filter(
+        status=EmailStatus.SENDING, claimed_at__lt=now - STUCK_AFTER
+    ).update(status=EmailStatus.QUEUED, claimed_at=None, next_attempt_at=now)
+
+
+def due_emails(now: dt.datetime | None = None):
+    """Queued rows whose retry time has come, or whose on-commit dispatch was lost."""
+    now = now or timezone.now()
+    return OutgoingEmail.objects.filter(status=EmailStatus.QUEUED).filter(
+        Q(next_attempt_at__lte=now)
+        | Q(next_attempt_at__isnull=True, created_at__lt=now - dt.timedelta(minutes=2))
+    )
