@@ -94,6 +94,9 @@ class Membership(models.Model):
     is_surgeon = models.BooleanField(
         default=False, help_text="Signs letters and appears as the treating surgeon."
     )
+    credentials = models.CharField(
+        max_length=60, blank=True, help_text="After the name on a letter, e.g. 'DDS, MD'."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager(practice="practice")
@@ -201,6 +204,39 @@ class PracticeSettings(models.Model):
         default=2, help_text="Local hour at which the nightly recompute runs."
     )
 
+    # Letters to referring GPs
+    postop_update_days = models.CharField(
+        "post-op update intervals (days)",
+        max_length=60,
+        default="7,42",
+        help_text="Days after surgery at which the GP gets a post-op update, comma separated.",
+    )
+    loop_closure_days = models.PositiveSmallIntegerField(
+        default=3, help_text="A letter sent within this many days of its milestone is on time."
+    )
+    no_phi_in_email = models.BooleanField(
+        "no PHI in email",
+        default=False,
+        help_text="Emails carry only a link to the secure status page, not the letter PDF.",
+    )
+    status_page_phi = models.CharField(
+        "patient identity on the GP status page",
+        max_length=20,
+        choices=[
+            ("initials_dob", "Initials and date of birth"),
+            ("initials", "Initials only"),
+            ("full_name", "Full name and date of birth"),
+        ],
+        default="initials_dob",
+    )
+    status_link_days = models.PositiveSmallIntegerField(
+        default=180, help_text="How long a GP status-page link stays valid."
+    )
+    letters_reply_to = models.EmailField(
+        blank=True, help_text="Where a GP's reply to a letter goes (default: none)."
+    )
+    logo = models.ImageField(upload_to="logos/", blank=True)
+
     # Claimed with a conditional UPDATE by the hourly scheduler, so each practice's nightly
     # recompute is queued once per local day however many beats or schedulers run.
     last_nightly_on = models.DateField(null=True, blank=True, editable=False)
@@ -209,6 +245,15 @@ class PracticeSettings(models.Model):
 
     def __str__(self):
         return f"Settings of {self.practice}"
+
+    @property
+    def postop_intervals(self) -> list[int]:
+        days = []
+        for part in self.postop_update_days.split(","):
+            part = part.strip()
+            if part.isdigit() and int(part) > 0:
+                days.append(int(part))
+        return sorted(set(days))
 
     @property
     def recipient_list(self) -> list[str]:
