@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_api_keys
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("practice/", views.pick_practice, name="pick_practice"),
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
+    *views_api_keys.urlpatterns,
 ]

@@ -1,0 +1,86 @@
+"""What every API view shares: key authentication, the practice scope, errors, pages.
+
+The practice middleware resolves a practice from the session, which an API call does
+not have; DRF authenticates the key only inside the view. So the view enters the key's
+practice scope itself, right after authentication, and leaves it only once the response
+is rendered: every query, including those made while serializing, is scoped.
+"""
+
+from contextlib import ExitStack
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+from practices.scoping import practice_scope
+from referrals.workflow import IllegalTransition
+
+from .authentication import ApiKeyAuthentication
+from .permissions import HasPracticeApiKey
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus the domain's errors as JSON: a refused step is a 409 that
+    names the current status and the allowed steps; a service's ValidationError is a
+    400 keyed by field, like a serializer's."""
+    if isinstance(exc, IllegalTransition):
+        return Response(
+            {
+                "detail": str(exc),
+                "code": "illegal_transition",
+                "kind": exc.kind,
+                "current_status": exc.status,
+                "allowed_next_steps": exc.allowed,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    return exception_handler(exc, context)
+
+
+class PracticeApiMixin:
+    # Mixed into every API view, before the DRF base class. (A comment, not a docstring:
+    # the schema would show a docstring as each endpoint's description.)
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasPracticeApiKey]
+    pagination_class = ApiPagination
+    filter_backends = [DjangoFilterBackend]
+    # JSON in, JSON out: nested patient data has no form encoding.
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+
+    def dispatch(self, request, *args, **kwargs):
+        with ExitStack() as scope_stack:
+            self._scope_stack = scope_stack
+            response = super().dispatch(request, *args, **kwargs)
+            # DRF renders lazily, after the view returns; render here, still in scope.
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and permissions
+        practice = request.auth.practice
+        request.practice = practice
+        request._request.practice = practice
+        self._scope_stack.enter_context(practice_scope(practice))
+        # Dates without a time (received_on, "today") are the practice's dates.
+        self._scope_stack.enter_context(timezone.override(practice.time_zone))
+
+    def get_exception_handler(self):
+        return api_exception_handler

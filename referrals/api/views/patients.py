@@ -1,0 +1,28 @@
+"""Patients. PHI: the API returns them to the practice's own key only; nothing is logged."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from referrals.models import Patient
+
+from ..filters import PatientFilter
+from ..serializers import PatientSerializer
+from .directory import ListCreateRetrieveUpdateViewSet
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List patients"),
+    create=extend_schema(summary="Create a patient"),
+    retrieve=extend_schema(summary="Get a patient"),
+    update=extend_schema(summary="Replace a patient"),
+    partial_update=extend_schema(summary="Update a patient"),
+)
+class PatientViewSet(ListCreateRetrieveUpdateViewSet):
+    """The practice's patients. `chart_number` is your PMS's chart number, unique within
+    the practice."""
+
+    queryset = Patient.objects.none()
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+
+    def get_queryset(self):
+        return Patient.objects.order_by("last_name", "first_name", "id")
