@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/v1/", include("referrals.api.urls")),
     path("", include("practices.urls")),
     path("", include("referrals.urls")),
+    path("", include("analytics.urls")),
+    path("", include("communications.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the alerts feature."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the board feature."""
+
+urlpatterns: list = []

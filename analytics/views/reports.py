@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the reports feature."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Letters to referring GPs; each feature's views and URLs live in one module."""
+
+from .views import letters, status_page, templates_editor
+
+urlpatterns = [*letters.urlpatterns, *templates_editor.urlpatterns, *status_page.urlpatterns]

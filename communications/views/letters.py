@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the letters feature."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the status_page feature."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Placeholder: replaced by the templates_editor feature."""
+
+urlpatterns: list = []
