@@ -223,6 +223,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Referrals, milestones and referrer health for PMS integrations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: read-only fields are not offered as
+    # input, and required text fields say they may not be blank.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

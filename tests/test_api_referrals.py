@@ -324,3 +324,35 @@ def test_list_is_paginated_by_fifty_with_a_capped_page_size(
     assert len(api.get("/api/v1/referrals/", {"page_size": 20}).json()["results"]) == 20
     assert len(api.get("/api/v1/referrals/", {"page_size": 5000}).json()["results"]) == 55
     assert api.get("/api/v1/referrals/", {"page": 9}).status_code == 404
+
+
+def test_out_of_range_ids_in_filters_are_a_400(api):
+    response = api.get("/api/v1/referrals/", {"patient": "99999999999999999999999", "office": -5})
+    assert response.status_code == 400
+    assert set(response.json()) == {"patient", "office"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/offices/0.5/",
+        "/api/v1/patients/99999999999999999999999/",
+        "/api/v1/referrals/1.0/events/",
+        "/api/v1/no-such-thing/",
+    ],
+)
+def test_malformed_ids_and_unknown_paths_are_a_json_404(api, path):
+    api.enforce_csrf_checks = True  # as a real client: no CSRF cookie, and none needed
+    for method in (api.get, api.patch):
+        response = method(path, {}, format="json")
+        assert response.status_code == 404, (method, response.content)
+        assert response["Content-Type"] == "application/json"
+        assert "detail" in response.json()
+
+
+def test_a_post_to_an_unknown_path_is_a_json_404_not_a_csrf_page(api):
+    api.enforce_csrf_checks = True
+    response = api.post("/api/v1/referals/", {}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert api.post("/api/v1/referrals/1.0/events/", {}, format="json").status_code == 404

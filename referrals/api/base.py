@@ -9,7 +9,9 @@ is rendered: every query, including those made while serializing, is scoped.
 from contextlib import ExitStack
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -24,12 +26,19 @@ from referrals.workflow import IllegalTransition
 
 from .authentication import ApiKeyAuthentication
 from .permissions import HasPracticeApiKey
+from .schema import ApiAutoSchema
 
 
 class ApiPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+@csrf_exempt  # a program's POST to a wrong path gets the 404, not a CSRF page
+def api_not_found(request, *args, **kwargs):
+    """Unknown paths under /api/v1/ answer JSON too, not the site's HTML 404 page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def api_exception_handler(exc, context):
@@ -63,6 +72,7 @@ class PracticeApiMixin:
     # JSON in, JSON out: nested patient data has no form encoding.
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
+    schema = ApiAutoSchema()
 
     def dispatch(self, request, *args, **kwargs):
         with ExitStack() as scope_stack:

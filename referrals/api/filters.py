@@ -3,18 +3,29 @@ practice by the scope; these only narrow it further."""
 
 import django_filters as filters
 from django import forms
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from referrals.choices import CaseType, SourceType, Status
 from referrals.models import Patient, Referral, ReferringOffice, ReferringProvider
 
 
-@extend_schema_field(OpenApiTypes.INT)
+class IdField(forms.IntegerField):
+    # Bounded like the id columns: a larger number is a 400, not a database overflow.
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class IdFilter(filters.NumberFilter):
     """A row's id (an integer; NumberFilter alone would take and document decimals)."""
 
-    field_class = forms.IntegerField
+    field_class = IdField
+
+
+def id_filter(field_name: str, help_text: str) -> IdFilter:
+    schema = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "description": help_text}
+    return extend_schema_field(schema)(IdFilter(field_name=field_name, help_text=help_text))
 
 
 UPDATED_SINCE_HELP = (
@@ -39,7 +50,7 @@ class OfficeFilter(filters.FilterSet):
 
 
 class ProviderFilter(filters.FilterSet):
-    office = IdFilter(field_name="office_id", help_text="An office id.")
+    office = id_filter("office_id", "An office id.")
     archived = filters.BooleanFilter(field_name="is_archived")
     updated_since = filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
@@ -70,9 +81,9 @@ class ReferralFilter(filters.FilterSet):
     received_before = filters.DateFilter(
         field_name="received_on", lookup_expr="lte", help_text="Received on or before this date."
     )
-    office = IdFilter(field_name="referring_office_id", help_text="An office id.")
-    provider = IdFilter(field_name="referring_provider_id", help_text="A doctor id.")
-    patient = IdFilter(field_name="patient_id", help_text="A patient id.")
+    office = id_filter("referring_office_id", "An office id.")
+    provider = id_filter("referring_provider_id", "A doctor id.")
+    patient = id_filter("patient_id", "A patient id.")
     status = filters.MultipleChoiceFilter(
         choices=Status.choices, help_text="One or more statuses (repeat the parameter)."
     )

@@ -39,8 +39,9 @@ def _not_in_future(value: dt.date, what: str) -> dt.date:
 
 
 class UniqueInPracticeMixin:
-    """Check a per-practice unique field (external_id, chart_number) before the database
-    constraint would fail with an error the client cannot read."""
+    # Checks a per-practice unique field (external_id, chart_number) before the database
+    # constraint would fail with an error the client cannot read. (A comment: the schema
+    # would show a docstring as the description of every serializer using it.)
 
     unique_in_practice: tuple[str, str] = ("", "")
 

@@ -1,9 +1,10 @@
 """REST API v1 for PMS integrations, mounted at /api/v1/ (see docs/api.md)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from .base import api_not_found
 from .views.directory import OfficeViewSet, ProviderViewSet
 from .views.patients import PatientViewSet
 from .views.referrals import ReferralViewSet
@@ -43,4 +44,5 @@ urlpatterns = [
     ),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,
+    re_path(r"^.*/$", api_not_found),
 ]

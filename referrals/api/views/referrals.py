@@ -20,6 +20,7 @@ from referrals.models import Referral
 
 from ..base import PracticeApiMixin
 from ..filters import ReferralFilter
+from ..schema import VALIDATION_ERROR
 from ..serializers import (
     MilestoneEventSerializer,
     MilestoneInputSerializer,
@@ -109,7 +110,7 @@ class ReferralViewSet(
         request=MilestoneInputSerializer,
         responses={
             201: RecordedMilestoneSerializer,
-            400: OpenApiResponse(description="Invalid fields, keyed by field name."),
+            400: VALIDATION_ERROR,
             409: OpenApiResponse(
                 IllegalStepSerializer,
                 description="The step may not follow the referral's current status.",
