@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -35,22 +36,36 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+def _safe_next(request, candidate: str | None) -> str | None:
+    # Only paths on this site: a crafted ?next= must not bounce a user to another host.
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
 @login_required
 def pick_practice(request):
+    """Choose the practice to work in (several memberships), or switch (header form)."""
     memberships = memberships_of(request.user)
     if request.method == "POST":
-        wanted = request.POST.get("practice")
+        wanted = request.POST.get("practice", "")
         allowed = {str(m.practice_id) for m in memberships}
-        if wanted in allowed or (
-            request.user.is_superuser and Practice.objects.filter(pk=wanted).exists()
+        if wanted not in allowed and not (
+            request.user.is_superuser
+            and wanted.isdigit()
+            and Practice.objects.filter(pk=wanted).exists()
         ):
-            request.session[SESSION_KEY] = int(wanted)
-            return redirect(request.POST.get("next") or "home")
-        raise Http404("No such practice")
+            # Not "forbidden": whether another practice exists is none of the user's business.
+            raise Http404("No such practice")
+        request.session[SESSION_KEY] = int(wanted)
+        return redirect(_safe_next(request, request.POST.get("next")) or "home")
     practices = (
         Practice.objects.all() if request.user.is_superuser else [m.practice for m in memberships]
     )
-    return render(request, "practices/pick_practice.html", {"practices": practices})
+    context = {"practices": practices, "next": _safe_next(request, request.GET.get("next")) or ""}
+    return render(request, "practices/pick_practice.html", context)
 
 
 @practice_required
@@ -97,7 +112,8 @@ def healthz(request):
         checks["database"] = f"error: {type(exc).__name__}"
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            # One quick try: a load balancer wants an answer, not a retry loop.
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {type(exc).__name__}"
