@@ -1,3 +1,208 @@
-"""Placeholder: replaced by the imports feature."""
+"""CSV import of referral history: upload, check with a preview, import, summary.
 
-urlpatterns: list = []
+Small files are checked and imported in the request; large ones by Celery workers while
+the page polls a progress fragment. Only administrators and coordinators import.
+"""
+
+import csv
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from practices.models import Role
+from practices.permissions import practice_required
+
+from .. import tasks
+from ..choices import CaseType, ImportMode, ImportStatus, MilestoneKind, SourceType, Status
+from ..forms.imports import ImportStartForm, ImportUploadForm
+from ..importing import jobs
+from ..importing.matching import Matcher, Row
+from ..importing.pipeline import preview_csv
+from ..importing.vocabulary import COLUMNS
+from ..models import ImportJob
+
+IMPORT_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
+PREVIEW_ROWS = 20
+SHOWN_ERRORS = 200
+
+
+@practice_required(roles=IMPORT_ROLES)
+def import_list(request):
+    recent = ImportJob.objects.select_related("uploaded_by").order_by("-created_at")[:50]
+    return render(request, "referrals/imports/list.html", {"jobs": recent})
+
+
+@practice_required(roles=IMPORT_ROLES)
+def import_upload(request):
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = jobs.create_job(request.practice, form.cleaned_data["file"], user=request.user)
+        if jobs.runs_in_worker(job):
+            practice_id = request.practice.pk
+            transaction.on_commit(lambda: tasks.check_import.delay(practice_id, job.pk))
+        else:
+            jobs.check_job(job.pk)
+        return redirect("import_detail", job.pk)
+    return render(
+        request,
+        "referrals/imports/upload.html",
+        {"form": form, "columns": COLUMNS, "sync_max_rows": jobs.sync_max_rows()},
+    )
+
+
+@dataclass
+class PreviewLine:
+    """A row of the preview table, as the import will treat it."""
+
+    line: int
+    errors: list = field(default_factory=list)
+    action: str = ""  # "create", "match" or "reject"
+    chart_number: str = ""
+    patient: str = ""
+    date_of_birth: object = None
+    patient_new: bool = False
+    received_on: object = None
+    source: str = ""
+    office: str = ""
+    office_zip: str = ""
+    office_new: bool = False
+    provider: str = ""
+    provider_new: bool = False
+    case_type: str = ""
+    steps: list = field(default_factory=list)
+    status: str = ""
+    production: object = None
+
+
+def _preview_line(row: Row, matcher: Matcher) -> PreviewLine:
+    if not row.ok:
+        return PreviewLine(line=row.line, errors=row.errors, action="reject")
+    p = row.parsed
+    return PreviewLine(
+        line=row.line,
+        action="match" if row.matched_referral else "create",
+        chart_number=p.chart_number,
+        patient=f"{p.first_name} {p.last_name}",
+        date_of_birth=p.date_of_birth,
+        patient_new=row.patient_new,
+        received_on=p.received_on,
+        source=SourceType(p.source_type).label,
+        # The office as it is (or will be) stored, whatever this line's spelling.
+        office=matcher.office_names.get(row.office_key, "") if row.office_key else "",
+        office_zip=p.office_zip,
+        office_new=row.office_new,
+        provider=f"Dr. {p.provider_first} {p.provider_last}" if p.provider_last else "",
+        provider_new=row.provider_new,
+        case_type=CaseType(p.case_type).label,
+        steps=[(MilestoneKind(m.kind).label, m.on) for m in p.milestones],
+        status=Status(p.status).label,
+        production=p.production,
+    )
+
+
+def _job_or_404(request, pk) -> ImportJob:
+    # Inside the practice's scope: another practice's job is not found (404).
+    return get_object_or_404(ImportJob.objects.select_related("uploaded_by"), pk=pk)
+
+
+def _progress_context(job: ImportJob) -> dict:
+    done = jobs.live_progress(job)
+    total = max(job.total_rows, done)
+    return {
+        "job": job,
+        "processed": done,
+        "total": total,
+        "percent": round(100 * done / total) if total else 0,
+        "importing": job.status == ImportStatus.IMPORTING,
+        "waiting": job.status == ImportStatus.UPLOADED
+        or (job.status == ImportStatus.IMPORTING and done == 0),
+    }
+
+
+@practice_required(roles=IMPORT_ROLES)
+def import_detail(request, pk):
+    job = _job_or_404(request, pk)
+    context = {
+        "job": job,
+        "in_progress": job.status in jobs.IN_PROGRESS,
+        "errors": job.errors[:SHOWN_ERRORS],
+        "more_errors": max(0, len(job.errors) - SHOWN_ERRORS),
+        "can_import_all": jobs.can_start(job, ImportMode.ALL_OR_NOTHING),
+        "can_import_valid": job.status == ImportStatus.INVALID
+        and jobs.can_start(job, ImportMode.VALID_ONLY),
+        "counts": job.counts,
+    }
+    if context["in_progress"]:
+        context.update(_progress_context(job))
+    elif job.status in (ImportStatus.READY, ImportStatus.INVALID) and job.file:
+        with job.file.open("rb") as stream:
+            rows, matcher = preview_csv(request.practice, stream, limit=PREVIEW_ROWS)
+        context["preview"] = [_preview_line(r, matcher) for r in rows]
+    return render(request, "referrals/imports/detail.html", context)
+
+
+@practice_required(roles=IMPORT_ROLES)
+def import_progress(request, pk):
+    """The progress fragment the detail page polls every second. When the work is over it
+    sends the browser to the detail page, which then shows the preview or the summary."""
+    job = _job_or_404(request, pk)
+    detail = reverse("import_detail", args=[job.pk])
+    if not request.htmx:
+        return redirect(detail)
+    if job.status not in jobs.IN_PROGRESS:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = detail
+        return response
+    context = {**_progress_context(job), "swap_status": True}
+    response = render(request, "referrals/imports/_progress.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@practice_required(roles=IMPORT_ROLES)
+def import_start(request, pk):
+    job = _job_or_404(request, pk)
+    form = ImportStartForm(request.POST)
+    mode = form.cleaned_data["mode"] if form.is_valid() else None
+    if mode is None or not jobs.start_job(job, mode):
+        messages.error(
+            request,
+            "This import cannot start: it has errors (choose to import only the valid rows), "
+            "or it has already started.",
+        )
+        return redirect("import_detail", job.pk)
+    if jobs.runs_in_worker(job):
+        practice_id = request.practice.pk
+        transaction.on_commit(lambda: tasks.run_import.delay(practice_id, job.pk))
+    else:
+        jobs.run_job(job.pk)
+    return redirect("import_detail", job.pk)
+
+
+@practice_required(roles=IMPORT_ROLES)
+def import_errors(request, pk):
+    """The errors as a CSV to fix the file in a spreadsheet (line, column, message)."""
+    job = _job_or_404(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["line", "column", "message"])
+    for error in job.errors:
+        writer.writerow([error["line"] or "", error["column"], error["message"]])
+    return response
+
+
+urlpatterns = [
+    path("imports/", import_list, name="import_list"),
+    path("imports/new/", import_upload, name="import_upload"),
+    path("imports/<int:pk>/", import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", import_progress, name="import_progress"),
+    path("imports/<int:pk>/start/", import_start, name="import_start"),
+    path("imports/<int:pk>/errors.csv", import_errors, name="import_errors"),
+]

@@ -1,0 +1,186 @@
+"""An upload's life as an ImportJob: uploaded -> checked (ready or invalid) -> importing
+-> done (or failed). Small files go through in the request; large ones in Celery
+(``referrals.tasks``), with progress the page polls.
+
+Claims are conditional UPDATEs on the job's status, so a task delivered twice, or a
+double click, does the work once.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from ..choices import ImportMode, ImportStatus
+from ..models import ImportJob
+from .pipeline import ImportRefused, check_csv, import_csv
+from .reading import count_data_lines
+
+logger = logging.getLogger(__name__)
+
+IN_PROGRESS = frozenset({ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING})
+
+
+def sync_max_rows() -> int:
+    """Files up to this many rows are checked and imported in the request."""
+    return getattr(settings, "IMPORT_SYNC_MAX_ROWS", 500)
+
+
+def create_job(practice, upload, *, user) -> ImportJob:
+    """Store an uploaded file as a new job (not checked yet)."""
+    upload.seek(0)
+    estimate = count_data_lines(upload)
+    upload.seek(0)
+    return ImportJob.objects.create(
+        practice=practice,
+        file=upload,
+        original_name=upload.name[:200],
+        uploaded_by=user,
+        total_rows=estimate,
+    )
+
+
+def runs_in_worker(job: ImportJob) -> bool:
+    return job.total_rows > sync_max_rows()
+
+
+def _progress_key(job_id: int) -> str:
+    return f"import-progress:{job_id}"
+
+
+def live_progress(job: ImportJob) -> int:
+    """Rows processed so far. During the import the job row is written inside the import's
+    transaction (invisible until it commits), so the live count is also put in the cache."""
+    if job.status == ImportStatus.IMPORTING:
+        return max(job.processed_rows, cache.get(_progress_key(job.pk)) or 0)
+    return job.processed_rows
+
+
+def check_job(job_id: int) -> ImportJob | None:
+    """Check every row of the job's file and store errors and counts. Read-only for the
+    practice's data, so running it twice is harmless; it never overrides a later state."""
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportStatus.UPLOADED, ImportStatus.VALIDATING]
+    ).update(status=ImportStatus.VALIDATING, processed_rows=0)
+    if not claimed:
+        return None
+    job = ImportJob.objects.get(pk=job_id)
+
+    def progress(done: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
+
+    try:
+        with job.file.open("rb") as stream:
+            report = check_csv(job.practice, stream, on_progress=progress)
+    except Exception as exc:
+        logger.exception("import %s: check failed", job_id)
+        ImportJob.objects.filter(pk=job_id, status=ImportStatus.VALIDATING).update(
+            status=ImportStatus.FAILED, failure=f"The check stopped: {type(exc).__name__}."
+        )
+        raise
+    status = ImportStatus.INVALID if report.errors else ImportStatus.READY
+    ImportJob.objects.filter(pk=job_id, status=ImportStatus.VALIDATING).update(
+        status=status,
+        total_rows=report.total_rows,
+        processed_rows=report.total_rows,
+        counts=report.counts,
+        errors=report.errors,
+        failure=report.file_error,
+        updated_at=timezone.now(),
+    )
+    logger.info(
+        "import %s checked: %s rows, %s invalid", job_id, report.total_rows, report.invalid_rows
+    )
+    job.refresh_from_db()
+    return job
+
+
+def can_start(job: ImportJob, mode: str) -> bool:
+    if job.failure or job.status not in (ImportStatus.READY, ImportStatus.INVALID):
+        return False
+    if mode == ImportMode.ALL_OR_NOTHING:
+        return job.status == ImportStatus.READY
+    return job.counts.get("valid_rows", 0) > 0
+
+
+def start_job(job: ImportJob, mode: str) -> bool:
+    """The user's go: queue the import. False when it may not start (or already did)."""
+    if not can_start(job, mode):
+        return False
+    allowed = [ImportStatus.READY]
+    if mode == ImportMode.VALID_ONLY:
+        allowed.append(ImportStatus.INVALID)
+    started = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
+        status=ImportStatus.IMPORTING, mode=mode, processed_rows=0, started_at=None
+    )
+    return bool(started)
+
+
+def run_job(job_id: int) -> ImportJob | None:
+    """Import a started job in one transaction. The claim is a conditional UPDATE inside
+    that transaction: a second run waits on the row lock and then finds the job done (or
+    failed), so it does nothing; if a worker dies mid-import everything rolls back and a
+    redelivered task can claim it again."""
+    key = _progress_key(job_id)
+    try:
+        with transaction.atomic():
+            claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.IMPORTING).update(
+                started_at=timezone.now()
+            )
+            if not claimed:
+                return None
+            job = ImportJob.objects.get(pk=job_id)
+
+            def progress(done: int) -> None:
+                cache.set(key, done, timeout=24 * 3600)
+                ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
+
+            with job.file.open("rb") as stream:
+                report = import_csv(
+                    job.practice,
+                    stream,
+                    valid_only=job.mode == ImportMode.VALID_ONLY,
+                    user=job.uploaded_by,
+                    on_progress=progress,
+                )
+            ImportJob.objects.filter(pk=job_id).update(
+                status=ImportStatus.DONE,
+                processed_rows=report.total_rows,
+                total_rows=report.total_rows,
+                counts=report.counts,
+                errors=report.errors,
+                finished_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+    except ImportRefused as exc:
+        _fail(job_id, str(exc), errors=exc.report.errors)
+        return ImportJob.objects.get(pk=job_id)
+    except Exception as exc:
+        logger.exception("import %s failed", job_id)
+        _fail(job_id, f"The import stopped ({type(exc).__name__}); nothing was imported.")
+        raise
+    finally:
+        cache.delete(key)
+    logger.info("import %s done: %s", job_id, report.counts)
+    transaction.on_commit(lambda: _forget_file(job_id))
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _fail(job_id: int, message: str, *, errors=None) -> None:
+    fields = {"status": ImportStatus.FAILED, "failure": message, "finished_at": timezone.now()}
+    if errors is not None:
+        fields["errors"] = errors
+    ImportJob.objects.filter(pk=job_id, status=ImportStatus.IMPORTING).update(**fields)
+
+
+def _forget_file(job_id: int) -> None:
+    # The upload is patient data: once imported it lives in the tables, not as a file.
+    # (Runs after the commit, possibly outside the scope: the job is found by its id.)
+    with scopes_disabled():
+        job = ImportJob.objects.filter(pk=job_id).first()
+        if job and job.file:
+            job.file.delete(save=False)
+            ImportJob.objects.filter(pk=job_id).update(file="")

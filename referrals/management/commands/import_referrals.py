@@ -1,0 +1,119 @@
+"""manage.py import_referrals --practice SLUG FILE.csv [--valid-only] [--dry-run]
+
+Imports a practice's referral history from its PMS export. Every row is checked first;
+with any invalid row nothing is imported unless --valid-only is given. --dry-run checks
+and reports what would be created and matched without writing anything.
+"""
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from practices.models import Practice
+from practices.scoping import practice_scope
+from referrals.importing.pipeline import ImportRefused, Report, check_csv, import_csv
+
+SHOWN_ERRORS = 200
+
+
+class Command(BaseCommand):
+    help = "Import referral history from a CSV file (see docs for the columns)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="the CSV file (UTF-8, comma-separated)")
+        parser.add_argument("--practice", required=True, help="the practice's slug")
+        parser.add_argument(
+            "--valid-only",
+            action="store_true",
+            help="import the valid rows and skip the invalid ones (default: import nothing "
+            "when any row is invalid)",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and report only; write nothing"
+        )
+
+    def handle(self, *args, file: Path, practice: str, valid_only: bool, dry_run: bool, **opts):
+        target = Practice.objects.filter(slug=practice).first()
+        if target is None:
+            raise CommandError(f"No practice with the slug '{practice}'.")
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        started = time.monotonic()
+        with practice_scope(target):
+            with file.open("rb") as stream:
+                report = check_csv(target, stream)
+            self._print_errors(report)
+            if report.file_error:
+                raise CommandError(report.file_error)
+            if dry_run:
+                self._print_counts(report, "Dry run, nothing written. The import would")
+                if report.invalid_rows and not valid_only:
+                    raise CommandError(self._refusal(report))
+                return
+            if report.invalid_rows and not valid_only:
+                raise CommandError(self._refusal(report))
+            try:
+                with file.open("rb") as stream:
+                    report = import_csv(target, stream, valid_only=valid_only)
+            except ImportRefused as exc:
+                self._print_errors(exc.report)
+                raise CommandError(str(exc)) from exc
+        self._print_counts(report, f"Imported into {target.name}:")
+        self.stdout.write(f"Took {time.monotonic() - started:.1f} s.")
+
+    def _refusal(self, report: Report) -> str:
+        return (
+            f"{report.invalid_rows} of {report.total_rows} rows have errors; nothing was "
+            "imported. Fix them, or pass --valid-only to import the other rows."
+        )
+
+    def _print_errors(self, report: Report) -> None:
+        if report.file_error or not report.errors:
+            return
+        self.stderr.write(
+            f"{report.invalid_rows} row(s) with errors ({report.error_count} error(s)):"
+        )
+        for error in report.errors[:SHOWN_ERRORS]:
+            column = error["column"] or "(line)"
+            self.stderr.write(f"  line {error['line']}, {column}: {error['message']}")
+        if report.error_count > SHOWN_ERRORS:
+            self.stderr.write(f"  ... and {report.error_count - SHOWN_ERRORS} more.")
+
+    def _print_counts(self, report: Report, heading: str) -> None:
+        c = report.counts
+        created = ", ".join(
+            [
+                f"{_n(c['referrals_created'], 'referral')} "
+                f"({_n(c['events_created'], 'milestone event')})",
+                _n(c["patients_created"], "patient"),
+                _n(c["offices_created"], "office"),
+                _n(c["providers_created"], "doctor"),
+            ]
+        )
+        matched = ", ".join(
+            [
+                _n(c["referrals_matched"], "referral"),
+                _n(c["patients_matched"], "patient"),
+                _n(c["offices_matched"], "office"),
+                _n(c["providers_matched"], "doctor"),
+            ]
+        )
+        rejected = f"{c['invalid_rows']} of {_n(c['rows'], 'row')}"
+        if not report.written:
+            self.stdout.write(
+                f"{heading} create {created}; match {matched} already here; reject {rejected}."
+            )
+            return
+        self.stdout.write(heading)
+        self.stdout.write(f"  Created: {created}")
+        self.stdout.write(f"  Matched (already here): {matched}")
+        self.stdout.write(f"  Rejected: {rejected}")
+        if c.get("first_referrals"):
+            self.stdout.write(
+                f"  First referral recorded for {_n(c['first_referrals'], 'office')}."
+            )
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"

@@ -1,0 +1,30 @@
+"""Celery tasks of the referral domain: thin wrappers that re-enter the practice's scope
+and call the services (import: referrals.importing.jobs)."""
+
+from celery import shared_task
+
+from practices.models import Practice
+from practices.scoping import practice_scope
+
+from .importing import jobs
+
+
+@shared_task(acks_late=True)
+def check_import(practice_id: int, job_id: int) -> None:
+    """Check every row of an uploaded CSV (large files); the page polls the progress."""
+    practice = Practice.objects.filter(pk=practice_id).first()
+    if practice is None:
+        return
+    with practice_scope(practice):
+        jobs.check_job(job_id)
+
+
+@shared_task(acks_late=True)
+def run_import(practice_id: int, job_id: int) -> None:
+    """Import a checked CSV the user started. Safe to deliver twice: the job is claimed
+    with a conditional UPDATE on its status."""
+    practice = Practice.objects.filter(pk=practice_id).first()
+    if practice is None:
+        return
+    with practice_scope(practice):
+        jobs.run_job(job_id)
