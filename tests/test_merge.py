@@ -328,3 +328,59 @@ def test_merging_moves_rows_of_other_apps_and_tolerates_derived_twins(
         assert set(MonthlyRollup.objects.values_list("office_id", "month")) >= {
             (survivor.pk, month)
         }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_merges_of_the_same_pair_at_once_are_serialized_by_the_row_locks(
+    practice, survivor, absorbed, admin_user, coordinator_user
+):
+    """A second merge started while the first holds the office rows waits for them, then
+    finds the absorbed office gone and is refused; nothing is moved twice or left behind."""
+    import threading
+
+    from django.db import connection, connections
+
+    ReferralFactory(practice=practice, referring_office=absorbed)
+    outcome = {}
+
+    def second_merge():
+        try:
+            with practice_scope(practice):
+                merge_offices(survivor, absorbed, by=coordinator_user)
+            outcome["second"] = "merged"
+        except MergeRefused as refused:
+            outcome["second"] = refused.messages[0]
+        finally:
+            connections.close_all()
+
+    second = threading.Thread(target=second_merge)
+
+    def start_the_second_merge_and_wait_until_it_waits(**kwargs):
+        # Runs inside the first merge's transaction, with both office rows locked.
+        second.start()
+        with connection.cursor() as cursor:
+            for _ in range(400):
+                # Activity statistics are a snapshot per transaction: refresh it each time.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    return
+                threading.Event().wait(0.05)
+        raise AssertionError("the second merge never waited for the lock")
+
+    office_activity_changed.connect(start_the_second_merge_and_wait_until_it_waits, weak=False)
+    try:
+        with practice_scope(practice):
+            first = merge_offices(survivor, absorbed, by=admin_user)
+    finally:
+        office_activity_changed.disconnect(start_the_second_merge_and_wait_until_it_waits)
+        second.join(20)
+
+    assert first.referrals_moved == 1
+    assert outcome["second"] == "One of the offices no longer exists."
+    assert references_to(first.absorbed_id) == {}
+    with practice_scope(practice):
+        assert OfficeEvent.objects.filter(kind=OfficeEventKind.MERGED).count() == 1
