@@ -1,6 +1,6 @@
 """Staff pages of the referral domain; each feature's views and URLs live in one module."""
 
-from .views import imports, intake, offices, online, timeline
+from .views import attachments, imports, intake, offices, online, timeline
 
 urlpatterns = [
     *intake.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *offices.urlpatterns,
     *online.urlpatterns,
     *imports.urlpatterns,
+    *attachments.urlpatterns,
 ]

@@ -1,0 +1,32 @@
+"""Attachments (radiographs, documents) are private: never served from MEDIA by URL, only
+here, to logged-in members of the practice that owns them."""
+
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.views.decorators.cache import never_cache
+
+from practices.permissions import ALL_ROLES, practice_required
+
+from ..models import Attachment
+
+
+@never_cache
+@practice_required(roles=ALL_ROLES)
+def attachment_file(request, pk):
+    # Inside the request's practice scope: another practice's attachment is a 404.
+    attachment = get_object_or_404(Attachment, pk=pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,  # decided from the content at upload
+        as_attachment=request.GET.get("download") == "1",
+        filename=attachment.original_name,
+    )
+    # Never let a browser second-guess the type we checked.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+urlpatterns = [
+    path("attachments/<int:pk>/", attachment_file, name="attachment_file"),
+]
