@@ -86,7 +86,7 @@ def test_with_an_invalid_row_the_command_imports_nothing_and_lists_the_error(pra
     assert referral_count(practice) == 0
 
 
-def test_the_errors_are_printed_with_line_and_column(practice, mixed_file, capsys):
+def test_the_errors_are_printed_with_line_and_column(practice, mixed_file):
     from io import StringIO
 
     err = StringIO()

@@ -10,7 +10,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -157,6 +157,16 @@ def run_job(job_id: int) -> ImportJob | None:
             )
     except ImportRefused as exc:
         _fail(job_id, str(exc), errors=exc.report.errors)
+        return ImportJob.objects.get(pk=job_id)
+    except IntegrityError:
+        # Two imports (or an import and the front desk) created the same patient or office
+        # at the same moment: this one rolled back; run again, it matches what is there.
+        logger.warning("import %s conflicted with a concurrent write", job_id, exc_info=True)
+        _fail(
+            job_id,
+            "The import met data written at the same time (another import?) and stopped; "
+            "nothing was imported. Upload the file again: what is already there is matched.",
+        )
         return ImportJob.objects.get(pk=job_id)
     except Exception as exc:
         logger.exception("import %s failed", job_id)

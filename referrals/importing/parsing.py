@@ -93,7 +93,6 @@ class ParsedRow:
     milestones: list[Milestone] = field(default_factory=list)
     status: str = ""
     production: Decimal | None = None
-    decision: str = ""
 
 
 def _choices_hint(words: dict[str, str]) -> str:
@@ -236,7 +235,7 @@ class _RowCheck:
         if dob and received and dob > received:
             self.error("patient_dob", "patient_dob is after referral_date.")
 
-        self._journey_fields(decision, decision_on, consult, surgery, production)
+        self._journey_fields(decision)
         self._dates_in_order(received, consult, decision_on, surgery)
         if self.errors:
             return None, self.errors
@@ -281,7 +280,6 @@ class _RowCheck:
                 milestones=milestones,
                 status=state.status,
                 production=production,
-                decision=decision,
             ),
             [],
         )
@@ -295,7 +293,8 @@ class _RowCheck:
             self.error("decision", f"decision '{value}' must be 'accepted', 'declined' or empty.")
         return decision or ""
 
-    def _journey_fields(self, decision, decision_on, consult, surgery, production) -> None:
+    def _journey_fields(self, decision: str) -> None:
+        # Which journey columns go together; the values were checked on their own above.
         v = self.v
         if v["decision"] and not v["decision_date"]:
             self.error("decision_date", "decision_date is required when a decision is given.")

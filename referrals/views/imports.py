@@ -139,7 +139,7 @@ def import_detail(request, pk):
     }
     if context["in_progress"]:
         context.update(_progress_context(job))
-    elif job.status in (ImportStatus.READY, ImportStatus.INVALID) and job.file:
+    elif job.status in (ImportStatus.READY, ImportStatus.INVALID) and job.file and not job.failure:
         with job.file.open("rb") as stream:
             rows, matcher = preview_csv(request.practice, stream, limit=PREVIEW_ROWS)
         context["preview"] = [_preview_line(r, matcher) for r in rows]
