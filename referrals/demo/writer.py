@@ -1,0 +1,331 @@
+"""Writes one demo practice: its people, offices, patients, referrals and their events.
+
+Rows go in with ``bulk_create`` in chunks of referrals (a large benchmark tenant has
+hundreds of thousands of events), inside the practice's scope. Only the generator's
+``random.Random`` decides anything, so a seed always writes the same practice.
+"""
+
+import datetime as dt
+import itertools
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from practices.models import Membership, Practice, User
+from practices.scoping import practice_scope
+
+from ..choices import CaseType as C
+from ..choices import LetterChannel, MilestoneKind, OfficeEventKind, Status
+from ..models import (
+    MilestoneEvent,
+    OfficeEvent,
+    Patient,
+    Referral,
+    ReferringOffice,
+    ReferringProvider,
+)
+from . import identity, journeys, names, texts, volume
+from .rows import EventInserter
+from .volume import OfficePlan, ReferralPlan
+
+# Referrals per round trip: big enough for speed, small enough to keep memory flat.
+CHUNK = 2000
+BATCH = 2000
+
+# Patient age at referral by case type (years).
+AGES = {
+    C.THIRD_MOLARS: (15, 26),
+    C.ORTHOGNATHIC: (16, 35),
+    C.IMPLANTS: (40, 82),
+    C.BONE_GRAFT: (35, 80),
+    C.TRAUMA: (8, 60),
+}
+
+
+@dataclass
+class PracticeSummary:
+    slug: str
+    name: str
+    offices: int = 0
+    providers: int = 0
+    patients: int = 0
+    referrals: int = 0
+    events: int = 0
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    accepted: int = 0
+    declined: int = 0
+    open_referrals: int = 0
+    production: Decimal = Decimal("0.00")
+    profiles: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def acceptance(self) -> float | None:
+        decided = self.accepted + self.declined
+        return self.accepted / decided if decided else None
+
+
+def ensure_users(slug: str, password_hash: str) -> dict[str, User]:
+    """The practice's demo logins, created or (after --reset) brought back to the demo
+    password. Users are global, not tenant rows."""
+    users = {}
+    for demo_user in identity.DEMO_USERS:
+        user, _ = User.objects.update_or_create(
+            email=identity.demo_email(demo_user, slug),
+            defaults={
+                "first_name": demo_user.first_name,
+                "last_name": demo_user.last_name,
+                "password": password_hash,
+                "is_active": True,
+            },
+        )
+        users[demo_user.key] = user
+    return users
+
+
+def delete_demo_practices(slugs: list[str]) -> None:
+    """Delete the demo practices and everything in them.
+
+    The referral tables protect each other (a patient cannot go while a referral names
+    them), so they are emptied from the leaves up; each ``delete()`` still follows every
+    other app's foreign keys (letters, rollups, alerts...) without this module knowing them.
+    """
+    for practice in Practice.objects.filter(slug__in=slugs):
+        with practice_scope(practice):
+            for model in (MilestoneEvent, Referral, Patient, ReferringProvider, ReferringOffice):
+                # Only the ids: the collector needs nothing else to follow the cascades.
+                model.objects.only("pk").delete()
+        with scopes_disabled():
+            practice.delete()
+
+
+def write_practice(
+    number: int,
+    *,
+    seed: int,
+    today: dt.date,
+    offices: int,
+    years: int,
+    password_hash: str | None = None,
+) -> PracticeSummary:
+    # One stream per practice: practice k is the same whether 1 or 5 practices are made.
+    rng = random.Random(f"omsreferrals-demo:{seed}:{number}")
+    slug = identity.demo_slug(number)
+    tz = ZoneInfo(identity.TIME_ZONE)
+    town, zip_code = names.TOWNS[(number - 1) % len(names.TOWNS)]
+    practice = Practice.objects.create(
+        name=identity.demo_name(number),
+        slug=slug,
+        time_zone=identity.TIME_ZONE,
+        address=f"1200 Lakeshore Blvd, Suite 210\n{town}, NY {zip_code}",
+        phone=names.phone(rng, "585"),
+        default_case_value=Decimal("1800.00"),
+    )
+    users = ensure_users(slug, password_hash or make_password(identity.DEMO_PASSWORD))
+    summary = PracticeSummary(slug=slug, name=practice.name)
+    with practice_scope(practice):
+        Membership.objects.bulk_create(
+            Membership(practice=practice, user=users[u.key], role=u.role, is_surgeon=u.is_surgeon)
+            for u in identity.DEMO_USERS
+        )
+        office_plans = volume.plan_offices(rng, offices, today)
+        start = volume.window_start(today, years)
+        referral_plans = volume.plan_referrals(rng, office_plans, start, today)
+        office_rows, provider_rows = _write_offices(rng, practice, office_plans, referral_plans)
+        _write_referrals(
+            rng,
+            practice,
+            referral_plans,
+            office_plans,
+            office_rows,
+            provider_rows,
+            users=users,
+            tz=tz,
+            today=today,
+            summary=summary,
+        )
+    summary.offices = len(office_rows)
+    summary.providers = sum(len(p) for p in provider_rows)
+    summary.first_day = referral_plans[0].received_on if referral_plans else None
+    summary.last_day = referral_plans[-1].received_on if referral_plans else None
+    for plan in office_plans:
+        summary.profiles[plan.profile] = summary.profiles.get(plan.profile, 0) + 1
+    return summary
+
+
+def _write_offices(
+    rng: random.Random,
+    practice: Practice,
+    plans: list[OfficePlan],
+    referrals: list[ReferralPlan],
+) -> tuple[list[ReferringOffice], list[list[ReferringProvider]]]:
+    first_referral: dict[int, dt.date] = {}
+    for plan in referrals:  # oldest first
+        if plan.office is not None:
+            first_referral.setdefault(plan.office, plan.received_on)
+    channels = [LetterChannel.EMAIL, LetterChannel.FAX, LetterChannel.MAIL]
+    offices = []
+    for plan in plans:
+        town, zip_code = names.town(rng)
+        area = rng.choice(names.AREA_CODES)
+        domain = names.domain_for(plan.name)
+        offices.append(
+            ReferringOffice(
+                practice=practice,
+                name=plan.name,
+                address=names.street_address(rng),
+                city=town,
+                state="NY",
+                zip_code=zip_code,
+                phone=names.phone(rng, area),
+                fax=names.phone(rng, area),
+                email=f"frontdesk@{domain}",
+                preferred_channel=rng.choices(channels, (75, 18, 7))[0],
+                first_referral_on=first_referral.get(plan.index),
+            )
+        )
+    ReferringOffice.objects.bulk_create(offices, batch_size=BATCH)
+    providers = []
+    for plan, office in zip(plans, offices, strict=True):
+        domain = names.domain_for(plan.name)
+        providers.append(
+            [
+                ReferringProvider(
+                    practice=practice,
+                    office=office,
+                    first_name=first,
+                    last_name=last,
+                    npi=npi,
+                    email=f"dr.{last.lower()}@{domain}",
+                )
+                for first, last, npi in plan.providers
+            ]
+        )
+    ReferringProvider.objects.bulk_create(itertools.chain(*providers), batch_size=BATCH)
+    return offices, providers
+
+
+def _write_referrals(
+    rng: random.Random,
+    practice: Practice,
+    plans: list[ReferralPlan],
+    office_plans: list[OfficePlan],
+    office_rows: list[ReferringOffice],
+    provider_rows: list[list[ReferringProvider]],
+    *,
+    users: dict[str, User],
+    tz: ZoneInfo,
+    today: dt.date,
+    summary: PracticeSummary,
+) -> None:
+    charts = itertools.count(100001)
+    inserter = EventInserter(practice.pk, timezone.now())
+    user_ids = {key: user.pk for key, user in users.items()}
+    recent_patients: dict[int, list[Patient]] = defaultdict(list)
+    first_referrals: dict[int, Referral] = {}
+    for start in range(0, len(plans), CHUNK):
+        new_patients: list[Patient] = []
+        referrals: list[Referral] = []
+        journeys_: list[journeys.JourneyPlan] = []
+        for plan in plans[start : start + CHUNK]:
+            office = office_rows[plan.office] if plan.office is not None else None
+            known = recent_patients[plan.office] if office is not None else []
+            if plan.returning and known:
+                patient = rng.choice(known)
+            else:
+                patient = _new_patient(rng, practice, plan, next(charts))
+                new_patients.append(patient)
+                if office is not None:
+                    known.append(patient)
+                    del known[:-30]
+            accept_factor = office_plans[plan.office].accept_factor if office else 1.0
+            journey = journeys.plan_journey(
+                rng,
+                received_on=plan.received_on,
+                case_type=plan.case_type,
+                urgency=plan.urgency,
+                accept_factor=accept_factor,
+                surgeon=rng.choices(identity.SURGEON_KEYS, (60, 40))[0],
+                tz=tz,
+                today=today,
+            )
+            referral = Referral(
+                practice=practice,
+                patient=patient,
+                source_type=plan.source_type,
+                referring_office=office,
+                referring_provider=provider_rows[plan.office][plan.provider] if office else None,
+                case_type=plan.case_type,
+                reason=rng.choice(texts.REFERRAL_REASONS[plan.case_type]),
+                urgency=plan.urgency,
+                received_on=plan.received_on,
+                status=journey.status,
+                status_changed_at=journey.status_changed_at,
+                created_by=users["front_desk"],
+                # Past data: counts in analytics, never mails a GP.
+                is_historical=True,
+            )
+            if office is not None and plan.office not in first_referrals:
+                first_referrals[plan.office] = referral
+            referrals.append(referral)
+            journeys_.append(journey)
+        Patient.objects.bulk_create(new_patients, batch_size=BATCH)
+        Referral.objects.bulk_create(referrals, batch_size=BATCH)
+        events = [
+            inserter.row(referral.pk, user_ids[e.by], e)
+            for referral, journey in zip(referrals, journeys_, strict=True)
+            for e in journey.events
+        ]
+        inserter.insert(events)
+        summary.patients += len(new_patients)
+        summary.referrals += len(referrals)
+        summary.events += len(events)
+        for journey in journeys_:
+            _count_outcomes(summary, journey)
+    OfficeEvent.objects.bulk_create(
+        [
+            OfficeEvent(
+                practice=practice,
+                office=office_rows[index],
+                kind=OfficeEventKind.FIRST_REFERRAL,
+                occurred_on=referral.received_on,
+                referral=referral,
+                by=users["front_desk"],
+            )
+            for index, referral in first_referrals.items()
+        ],
+        batch_size=BATCH,
+    )
+
+
+def _new_patient(rng: random.Random, practice: Practice, plan: ReferralPlan, chart: int):
+    first, last = names.person_name(rng)
+    low, high = AGES.get(plan.case_type, (18, 80))
+    return Patient(
+        practice=practice,
+        first_name=first,
+        last_name=last,
+        date_of_birth=names.date_of_birth(rng, plan.received_on, low, high),
+        phone=names.phone(rng),
+        email=f"{first}.{last}{chart % 1000}@mail.example".lower() if rng.random() < 0.4 else "",
+        chart_number=str(chart),
+    )
+
+
+def _count_outcomes(summary: PracticeSummary, journey: journeys.JourneyPlan) -> None:
+    kinds = [e.kind for e in journey.events]
+    if MilestoneKind.TREATMENT_ACCEPTED in kinds:
+        summary.accepted += 1
+    elif MilestoneKind.TREATMENT_DECLINED in kinds:
+        summary.declined += 1
+    if journey.status not in (Status.CLOSED, Status.CANCELLED):
+        summary.open_referrals += 1
+    for e in journey.events:
+        if e.production is not None:
+            summary.production += e.production
