@@ -1,9 +1,10 @@
 """Staff pages of the referral domain; each feature's views and URLs live in one module."""
 
-from .views import attachments, imports, intake, offices, online, timeline
+from .views import attachments, imports, intake, offices, online, patients, timeline
 
 urlpatterns = [
     *intake.urlpatterns,
+    *patients.urlpatterns,
     *timeline.urlpatterns,
     *offices.urlpatterns,
     *online.urlpatterns,

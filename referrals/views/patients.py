@@ -1,0 +1,33 @@
+"""The patient page: who the patient is and every referral the practice has for them."""
+
+from django.shortcuts import get_object_or_404, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from practices.permissions import practice_required
+
+from ..models import Patient
+
+
+@practice_required
+@require_GET
+def patient_detail(request, pk: int):
+    # Inside the request's practice scope: another practice's patient is a 404.
+    patient = get_object_or_404(Patient, pk=pk)
+    referrals = patient.referrals.select_related("referring_office", "referring_provider").order_by(
+        "-received_on", "-id"
+    )
+    today = timezone.localdate()
+    born = patient.date_of_birth
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return render(
+        request,
+        "referrals/patients/detail.html",
+        {"patient": patient, "referrals": referrals, "age": age},
+    )
+
+
+urlpatterns = [
+    path("patients/<int:pk>/", patient_detail, name="patient_detail"),
+]
