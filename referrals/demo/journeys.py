@@ -25,7 +25,6 @@ CANCELLED_AFTER_ACCEPTANCE = 0.03
 SURGERY_NO_SHOW = 0.02
 REBOOKED_AFTER_NO_SHOW = 0.55
 DECLINED_THEN_ACCEPTED = 0.06
-DECLINED_CLOSED = 0.85
 
 # Chance that treatment is accepted after a consult, by case type; times the office's own
 # factor (0.85-1.1). Overall about 0.72, inside the article's 65-80 %.
@@ -232,9 +231,9 @@ def _decision(j, rng, consult_at, case_type, accept_factor) -> dt.datetime | Non
         if not j.add(K.TREATMENT_DECLINED, decided_at, Staff.COORDINATOR, reason=reason):
             return None
         if rng.random() >= DECLINED_THEN_ACCEPTED:
-            if rng.random() < DECLINED_CLOSED:
-                day = decided_at.date() + dt.timedelta(days=rng.randrange(14, 61))
-                j.add(K.CLOSED, j.at(day), Staff.COORDINATOR)
+            # The coordinator closes the case once follow-up calls are done.
+            day = decided_at.date() + dt.timedelta(days=rng.randrange(14, 61))
+            j.add(K.CLOSED, j.at(day), Staff.COORDINATOR)
             return None
         decided_at = j.at(decided_at.date() + dt.timedelta(days=rng.randrange(30, 121)))
     event = j.add(K.TREATMENT_ACCEPTED, decided_at, Staff.COORDINATOR)

@@ -1,0 +1,37 @@
+"""The demo's printed logins work in a real browser, and its data shows up in the app."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from practices.models import Practice
+from practices.scoping import practice_scope
+from referrals.demo import DEMO_PASSWORD
+from referrals.models import ReferringOffice
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_printed_admin_login_opens_the_seeded_practice(page, live_server, screenshot):
+    out = io.StringIO()
+    call_command("seed_demo", "--offices", "5", "--years", "1", stdout=out)
+    assert "admin@demo.example" in out.getvalue()
+    practice = Practice.objects.get(slug="demo")
+    with practice_scope(practice):
+        office = ReferringOffice.objects.order_by("-first_referral_on").first()
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill("admin@demo.example")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.get_by_test_id("practice-name")).to_have_text(practice.name)
+    screenshot("home")
+
+    page.goto(f"{live_server.url}/referrers/")
+    expect(page.get_by_text(office.name).first).to_be_visible()
+    screenshot("referrers")
+    page.goto(f"{live_server.url}/cases/")
+    screenshot("cases")
