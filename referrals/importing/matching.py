@@ -105,6 +105,7 @@ class Matcher:
             if office_id in chosen:
                 self.providers.setdefault((chosen[office_id], _norm(first), _norm(last)), pk)
         self.new_offices: set[OfficeKey] = set()
+        self._office_keys: dict[OfficeKey, OfficeKey] = {}
         self.new_providers: set[ProviderKey] = set()
         # chart number -> (identity hash, first line, created by this import)
         self.patients_seen: dict[str, tuple[int, int, bool]] = {}
@@ -117,15 +118,22 @@ class Matcher:
         if not charts:
             return
         known_patients: dict[str, tuple[int, int]] = {}
-        for pk, chart, first, last, dob in Patient.objects.filter(
-            chart_number__in=charts
-        ).values_list("id", "chart_number", "first_name", "last_name", "date_of_birth"):
+        for pk, chart, first, last, dob in (
+            # exclude(""): lets PostgreSQL use the partial unique index on chart numbers.
+            Patient.objects.filter(chart_number__in=charts)
+            .exclude(chart_number="")
+            .order_by()
+            .values_list("id", "chart_number", "first_name", "last_name", "date_of_birth")
+        ):
             known_patients[chart] = (pk, _identity(first, last, dob))
-        known_referrals = set(
-            Referral.objects.filter(patient__chart_number__in=charts).values_list(
-                "patient__chart_number", "received_on", "referring_office_id"
+        # By patient id: the referral table's patient index, not a join over all referrals.
+        known_referrals = set()
+        if known_patients:
+            known_referrals = set(
+                Referral.objects.filter(patient_id__in=[v[0] for v in known_patients.values()])
+                .order_by()
+                .values_list("patient_id", "received_on", "referring_office_id")
             )
-        )
         for row in rows:
             if row.ok:
                 self._resolve_row(row, known_patients, known_referrals)
@@ -154,7 +162,11 @@ class Matcher:
                     "or date of birth.",
                 )
             )
-        okey = office_key(p.office_name, p.office_zip) if p.office_name else None
+        okey = None
+        if p.office_name:
+            # One shared key per office: every row's duplicate key points to it.
+            okey = office_key(p.office_name, p.office_zip)
+            okey = self._office_keys.setdefault(okey, okey)
         referral_key = (p.chart_number, p.received_on, okey)
         first_line = self.referrals_seen.get(referral_key)
         if first_line is not None:
@@ -209,7 +221,7 @@ class Matcher:
         if (
             known is not None
             and not row.office_new
-            and (p.chart_number, p.received_on, office_id) in known_referrals
+            and (known[0], p.received_on, office_id) in known_referrals
         ):
             row.matched_referral = True
             tally.referrals_matched += 1
