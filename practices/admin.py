@@ -99,7 +99,7 @@ class MembershipAdmin(TenantAdmin):
                 messages.warning(
                     request,
                     f"Created the account {obj.user.email}. One-time password: {password} "
-                    "(shown only now; give it to them and ask them to change it).",
+                    "(shown only now; they change it at /account/password/ after logging in).",
                 )
         super().save_model(request, obj, form, change)
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("practice/", views.pick_practice, name="pick_practice"),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     *views_api_keys.urlpatterns,
 ]

@@ -38,6 +38,7 @@ def test_it_creates_the_practice_and_a_new_admin_with_a_one_time_password(client
     assert "Created practice 'Lakeside Oral Surgery' (slug lakeside)." in output
     password = re.search(r"One-time password: (\S+)", output).group(1)
     assert len(password) >= 20
+    assert "/account/password/" in output
     # The printed password logs in, and lands on the new practice's home page.
     response = client.post(
         "/login/", {"username": "office.manager@lakeside.example", "password": password}

@@ -10,6 +10,7 @@ from practices.middleware import SESSION_KEY
 from practices.models import Role
 from practices.scoping import practice_scope
 
+from .conftest import PASSWORD
 from .factories import MembershipFactory, OfficeFactory, ReferralFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,32 @@ def test_an_unknown_section_is_a_404(client, admin_user):
     client.force_login(admin_user)
     assert client.get("/soon/alerts/").status_code == 200
     assert client.get("/soon/nothing-here/").status_code == 404
+
+
+def test_a_user_replaces_their_one_time_password(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/account/password/")
+    assert page.status_code == 200
+    assert 'name="old_password"' in page.text
+    response = client.post(
+        "/account/password/",
+        {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+    )
+    assert response.status_code == 200
+    assert "Your old password was entered incorrectly" in response.text
+    response = client.post(
+        "/account/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "granite-Harbor-73",
+            "new_password2": "granite-Harbor-73",
+        },
+    )
+    assert response["Location"] == "/"
+    assert "Your password was changed." in client.get("/").text  # still logged in
+    admin_user.refresh_from_db()
+    assert admin_user.check_password("granite-Harbor-73")
+
+
+def test_the_password_page_needs_a_login(client):
+    assert client.get("/account/password/")["Location"].startswith("/login/?next=")

@@ -33,7 +33,10 @@ class Command(BaseCommand):
         if member.user_created:
             self.stdout.write(f"Created user {user.email} as the practice's administrator.")
             self.stdout.write(f"One-time password: {member.one_time_password}")
-            self.stdout.write("It is shown only now: give it to them, and ask them to change it.")
+            self.stdout.write(
+                "It is shown only now: give it to them; they change it at /account/password/ "
+                "after logging in."
+            )
         else:
             self.stdout.write(
                 f"Existing user {user.email} was added as the practice's administrator "
