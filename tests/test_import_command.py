@@ -135,3 +135,11 @@ def test_the_import_goes_into_the_named_practice_only(practice, other_practice, 
     run("--practice", "hilltop", good_file)
     assert referral_count(other_practice) == 5
     assert referral_count(practice) == 0
+
+
+def test_valid_only_with_no_valid_row_imports_nothing(practice, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_bytes(row(case_type="veneers"), row(chart_number="C2", source_type="?")))
+    with pytest.raises(CommandError, match=r"^No row is valid \(2 with errors\); nothing"):
+        run("--practice", "lakeside", path, "--valid-only")
+    assert referral_count(practice) == 0

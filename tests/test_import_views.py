@@ -91,7 +91,10 @@ def test_with_errors_import_all_is_refused_and_valid_only_imports_the_rest(
     assert "Import only the 1 valid row" in page
     assert "source_type &#x27;billboard&#x27; is not known" in page
 
-    client.post(reverse("import_start", args=[job.pk]), {"mode": ImportMode.ALL_OR_NOTHING})
+    refused = client.post(
+        reverse("import_start", args=[job.pk]), {"mode": ImportMode.ALL_OR_NOTHING}, follow=True
+    )
+    assert "This import cannot start: the file has errors." in refused.content.decode()
     job.refresh_from_db()
     assert job.status == ImportStatus.INVALID
     assert stored(practice)["Referral"] == 0
@@ -99,6 +102,12 @@ def test_with_errors_import_all_is_refused_and_valid_only_imports_the_rest(
     client.post(reverse("import_start", args=[job.pk]), {"mode": ImportMode.VALID_ONLY})
     job.refresh_from_db()
     assert (job.status, job.mode) == (ImportStatus.DONE, ImportMode.VALID_ONLY)
+    # A second click changes nothing and is no error.
+    again = client.post(
+        reverse("import_start", args=[job.pk]), {"mode": ImportMode.VALID_ONLY}, follow=True
+    )
+    assert "cannot start" not in again.content.decode()
+    assert stored(practice)["Referral"] == 1
     assert (job.counts["referrals_created"], job.counts["invalid_rows"]) == (1, 1)
     page = client.get(reverse("import_detail", args=[job.pk])).content.decode()
     assert "Rejected rows (not imported)" in page
@@ -235,13 +244,13 @@ def celery_worker_process(tmp_path, settings):
     log.close()
 
 
-def wait_for_status(job, status, log_path, seconds=60):
+def wait_for(job, done, log_path, seconds=60):
     import time
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         job.refresh_from_db()
-        if job.status == status:
+        if done(job):
             return
         time.sleep(0.2)
     raise AssertionError(f"job stayed {job.status!r}; worker log:\n{log_path.read_text()[-3000:]}")
@@ -255,11 +264,31 @@ def test_a_real_worker_checks_and_imports_a_large_upload(
 ):
     upload(admin_client, csv_bytes(*GOOD_ROWS))
     job = job_of(practice)
-    wait_for_status(job, ImportStatus.READY, celery_worker_process)
+    wait_for(job, lambda j: j.status == ImportStatus.READY, celery_worker_process)
     assert job.counts["referrals_created"] == 5
 
     admin_client.post(reverse("import_start", args=[job.pk]), {"mode": "all_or_nothing"})
-    wait_for_status(job, ImportStatus.DONE, celery_worker_process)
+    # Done, and the uploaded file removed after the commit.
+    wait_for(job, lambda j: j.status == ImportStatus.DONE and not j.file, celery_worker_process)
     assert (job.counts["referrals_created"], job.processed_rows) == (5, 5)
     assert stored(practice)["Referral"] == 5
-    assert not job.file  # removed after the commit, by the worker
+
+
+def test_rows_that_became_invalid_after_the_check_fail_the_import_whole(admin_client, practice):
+    from .factories import PatientFactory
+
+    upload(admin_client, csv_bytes(*GOOD_ROWS))
+    job = job_of(practice)
+    assert job.status == ImportStatus.READY
+    # Between the check and the import, the front desk enters chart C103 for someone else.
+    with practice_scope(practice):
+        PatientFactory(practice=practice, chart_number="C103", first_name="Other")
+    admin_client.post(reverse("import_start", args=[job.pk]), {"mode": "all_or_nothing"})
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert job.failure == "1 of 5 rows have errors; nothing was imported."
+    assert [(e["line"], e["column"]) for e in job.errors] == [(6, "chart_number")]
+    assert stored(practice)["Referral"] == 0
+    page = admin_client.get(reverse("import_detail", args=[job.pk])).content.decode()
+    assert "The import did not complete" in page

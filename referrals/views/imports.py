@@ -171,10 +171,12 @@ def import_start(request, pk):
     form = ImportStartForm(request.POST)
     mode = form.cleaned_data["mode"] if form.is_valid() else None
     if mode is None or not jobs.start_job(job, mode):
+        if job.status in (ImportStatus.IMPORTING, ImportStatus.DONE):
+            return redirect("import_detail", job.pk)  # a second click: it is under way
         messages.error(
             request,
-            "This import cannot start: it has errors (choose to import only the valid rows), "
-            "or it has already started.",
+            "This import cannot start: the file has errors. Choose to import only the valid "
+            "rows, or upload a corrected file.",
         )
         return redirect("import_detail", job.pk)
     if jobs.runs_in_worker(job):

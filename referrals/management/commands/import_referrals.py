@@ -1,8 +1,8 @@
 """manage.py import_referrals --practice SLUG FILE.csv [--valid-only] [--dry-run]
 
-Imports a practice's referral history from its PMS export. Every row is checked first;
-with any invalid row nothing is imported unless --valid-only is given. --dry-run checks
-and reports what would be created and matched without writing anything.
+Imports a practice's referral history from its PMS export. Every row is checked; with
+any invalid row nothing is imported unless --valid-only is given. --dry-run checks and
+reports what would be created and matched without writing anything.
 """
 
 import time
@@ -40,29 +40,33 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         started = time.monotonic()
-        with practice_scope(target):
-            with file.open("rb") as stream:
-                report = check_csv(target, stream)
-            self._print_errors(report)
-            if report.file_error:
-                raise CommandError(report.file_error)
+        with practice_scope(target), file.open("rb") as stream:
             if dry_run:
+                report = check_csv(target, stream)
+                self._print_errors(report)
+                if report.file_error:
+                    raise CommandError(report.file_error)
                 self._print_counts(report, "Dry run, nothing written. The import would")
                 if report.invalid_rows and not valid_only:
                     raise CommandError(self._refusal(report))
                 return
-            if report.invalid_rows and not valid_only:
-                raise CommandError(self._refusal(report))
+            # One pass: each row is checked as it is written, in one transaction. Without
+            # --valid-only the writing stops at the first invalid row, the check goes on
+            # to list every error, and everything rolls back.
             try:
-                with file.open("rb") as stream:
-                    report = import_csv(target, stream, valid_only=valid_only)
+                report = import_csv(target, stream, valid_only=valid_only)
             except ImportRefused as exc:
                 self._print_errors(exc.report)
-                raise CommandError(str(exc)) from exc
+                if exc.report.file_error:
+                    raise CommandError(exc.report.file_error) from exc
+                raise CommandError(self._refusal(exc.report, valid_only)) from exc
+        self._print_errors(report)
         self._print_counts(report, f"Imported into {target.name}:")
         self.stdout.write(f"Took {time.monotonic() - started:.1f} s.")
 
-    def _refusal(self, report: Report) -> str:
+    def _refusal(self, report: Report, valid_only: bool = False) -> str:
+        if valid_only:
+            return f"No row is valid ({report.invalid_rows} with errors); nothing was imported."
         return (
             f"{report.invalid_rows} of {report.total_rows} rows have errors; nothing was "
             "imported. Fix them, or pass --valid-only to import the other rows."
