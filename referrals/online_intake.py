@@ -8,9 +8,7 @@ front desk decides.
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +22,7 @@ from practices.models import Practice, User
 
 from . import services
 from .choices import OnlineReferralStatus, SourceType, Urgency
+from .duplicates import name_similarity, normalize_name, phone_digits
 from .models import (
     Attachment,
     OnlineReferral,
@@ -39,15 +38,8 @@ logger = logging.getLogger(__name__)
 # What we promise the GP on the confirmation page (business days until we call the patient).
 CONTACT_WITHIN_BUSINESS_DAYS = {Urgency.URGENT: 1, Urgency.SOON: 2, Urgency.ROUTINE: 2}
 MAX_SUGGESTIONS = 5
-# Words every other office name has; "Maple Family Dental" vs "Oak Family Dental" must not
-# look alike because of them.
-# fmt: off
-_OFFICE_NOISE = frozenset({
-    "the", "of", "and", "family", "dental", "dentistry", "dentist", "dentists", "dds", "dmd",
-    "pc", "pa", "llc", "pllc", "inc", "office", "offices", "practice", "group", "associates",
-    "care", "center", "clinic", "smile", "smiles",
-})
-# fmt: on
+# Below this likeness of normalized names an office is not worth suggesting by name.
+SIMILAR_NAME = 0.6
 
 PUBLIC_FIELDS = (
     "office_name",
@@ -148,23 +140,14 @@ class Suggestions:
     best_patient: Patient | None = None
 
 
-def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value or "")[-10:]
-
-
-def _office_words(name: str) -> str:
-    words = re.findall(r"[a-z0-9]+", name.lower())
-    meaningful = [w for w in words if w not in _OFFICE_NOISE]
-    return " ".join(meaningful or words)
-
-
 def _office_suggestions(online: OnlineReferral) -> list[Suggestion]:
     # A practice has tens of offices, a few hundred at most: scoring them in Python is one
-    # query and tolerates typos and phone formats that SQL equality would miss.
-    phone = _digits(online.office_phone)
+    # query and tolerates typos and phone formats that SQL equality would miss. Names and
+    # phones are normalized as the offices' duplicate finder does.
+    phone = phone_digits(online.office_phone)
     email = online.office_email.strip().lower()
-    doctor_email = online.doctor_email.strip().lower()
-    name = _office_words(online.office_name)
+    doctor_email = online.doctor_email.strip()
+    name = normalize_name(online.office_name)
     doctor_offices = set()
     if doctor_email:
         doctor_offices = set(
@@ -175,19 +158,25 @@ def _office_suggestions(online: OnlineReferral) -> list[Suggestion]:
     found = []
     for office in ReferringOffice.objects.all():
         score, reasons = 0.0, []
-        if len(phone) == 10 and _digits(office.phone) == phone:
-            score, reasons = score + 3, [*reasons, "same phone"]
+        if phone and phone_digits(office.phone) == phone:
+            score += 3
+            reasons.append("same phone")
         if email and office.email.lower() == email:
-            score, reasons = score + 3, [*reasons, "same email"]
+            score += 3
+            reasons.append("same email")
         if office.pk in doctor_offices:
-            score, reasons = score + 2, [*reasons, "the doctor's email is on file here"]
-        likeness = SequenceMatcher(None, name, _office_words(office.name)).ratio()
-        if likeness >= 0.92:
-            score, reasons = score + 3, [*reasons, "same name"]
-        elif likeness >= 0.6:
-            score, reasons = score + 1.5, [*reasons, "similar name"]
+            score += 2
+            reasons.append("the doctor's email is on file here")
+        likeness = name_similarity(name, normalize_name(office.name), floor=SIMILAR_NAME)
+        if likeness == 1.0:
+            score += 3
+            reasons.append("same name")
+        elif likeness >= SIMILAR_NAME:
+            score += 1.5
+            reasons.append("similar name")
         if online.office_zip and office.zip_code[:5] == online.office_zip[:5]:
-            score, reasons = score + 0.5, [*reasons, "same ZIP"]
+            score += 0.5
+            reasons.append("same ZIP")
         if score >= 1.5:
             if office.is_archived:
                 reasons.append("archived")
@@ -209,11 +198,11 @@ def _provider_suggestions(online: OnlineReferral, office_ids: set[int]) -> list[
             score += 2 if same_first else 1
             reasons.append("same name" if same_first else "same last name")
         if doctor_email and provider.email.lower() == doctor_email.lower():
-            score, reasons = score + 3, [*reasons, "same email"]
+            score += 3
+            reasons.append("same email")
         if provider.office_id in office_ids:
-            score, reasons = score + 1, [*reasons, f"at {provider.office.name}"]
-        else:
-            reasons.append(f"at {provider.office.name}")
+            score += 1
+        reasons.append(f"at {provider.office.name}")
         found.append(Suggestion(provider, score, tuple(reasons)))
     found.sort(key=lambda s: (-s.score, s.obj.last_name, s.obj.first_name))
     return found[:MAX_SUGGESTIONS]

@@ -43,6 +43,11 @@ def png_claiming(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
+def stored_files(root) -> list:
+    """Every file under a storage root (MEDIA_ROOT of the test)."""
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):
     return SimpleUploadedFile(name, content, content_type=content_type)
 

@@ -18,6 +18,7 @@ from .online_referral_helpers import (
     make_submission,
     pdf_bytes,
     png_claiming,
+    stored_files,
     upload,
 )
 
@@ -37,10 +38,6 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-def stored_files(root):
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 # --- content checks --------------------------------------------------------------------

@@ -24,7 +24,14 @@ from referrals.models import (
 )
 
 from .factories import OfficeFactory, PatientFactory, ProviderFactory
-from .online_referral_helpers import form_data, image_bytes, make_submission, pdf_bytes, upload
+from .online_referral_helpers import (
+    form_data,
+    image_bytes,
+    make_submission,
+    pdf_bytes,
+    stored_files,
+    upload,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +48,6 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-def stored_files(root):
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def post_form(client, slug="lakeside", files=(), **overrides):

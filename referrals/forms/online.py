@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..choices import CaseType, Urgency
 from ..models import OnlineReferral, Patient, ReferringOffice, ReferringProvider
+from ..online_intake import PUBLIC_FIELDS
 from ..uploads import MAX_ATTACHMENTS, UploadRejected, check_attachment
 
 HONEYPOT_FIELD = "leave_blank"
@@ -17,11 +18,6 @@ OTHER = "other"
 
 _zip_re = re.compile(r"^\d{5}(-\d{4})?$")
 _phone_re = re.compile(r"^[0-9()+.\-\s]*(x\s?\d+)?$", re.IGNORECASE)
-
-
-def phone_digits(value: str) -> str:
-    # The last ten digits: "+1 (555) 010-2030" and "555.010.2030" are the same line.
-    return re.sub(r"\D", "", value or "")[-10:]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -62,23 +58,7 @@ class OnlineReferralForm(forms.ModelForm):
 
     class Meta:
         model = OnlineReferral
-        fields = [
-            "office_name",
-            "office_phone",
-            "office_zip",
-            "office_email",
-            "doctor_first_name",
-            "doctor_last_name",
-            "doctor_email",
-            "patient_first_name",
-            "patient_last_name",
-            "patient_date_of_birth",
-            "patient_phone",
-            "patient_email",
-            "case_type",
-            "urgency",
-            "reason",
-        ]
+        fields = list(PUBLIC_FIELDS)
         labels = {
             "office_name": "Office name",
             "office_phone": "Office phone",
@@ -122,7 +102,7 @@ class OnlineReferralForm(forms.ModelForm):
 
     def _clean_phone(self, name):
         value = self.cleaned_data[name].strip()
-        if value and (not _phone_re.match(value) or len(phone_digits(value)) < 10):
+        if value and (not _phone_re.match(value) or len(re.sub(r"\D", "", value)) < 10):
             raise forms.ValidationError("Enter a phone number with its area code.")
         return value
 
