@@ -175,6 +175,11 @@ else:
         }
     }
 
+# The public referral form limits submissions per client address (django-ratelimit). Behind
+# a reverse proxy REMOTE_ADDR is the proxy's, and every office would share one limit: name
+# the header in which the proxy puts the client's address, e.g. HTTP_X_REAL_IP.
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+
 # Email: SMTP (or any backend) from EMAIL_URL; unset writes each email as a file.
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
