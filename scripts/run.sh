@@ -93,7 +93,8 @@ stop() {
   return 0
 }
 trap stop EXIT
-trap 'exit 130' INT TERM
+# A requested stop (Ctrl-C, TERM) is the normal end of a session, not an error.
+trap 'exit 0' INT TERM
 
 echo "==> starting the Celery worker with beat (broker: $BROKER; log: $WORKER_LOG)"
 .venv/bin/celery -A config worker -B --concurrency=2 -l info >>"$WORKER_LOG" 2>&1 &
