@@ -24,7 +24,8 @@ def test_schema_is_valid_openapi_3(client, db):
 def test_schema_documents_every_endpoint_and_filter(client, db):
     schema = client.get("/api/v1/schema/?format=json").json()
     paths = schema["paths"]
-    assert set(paths) == {
+    # At least these (other features add their own endpoints under /api/v1/).
+    assert set(paths) >= {
         "/api/v1/offices/",
         "/api/v1/offices/{id}/",
         "/api/v1/providers/",
