@@ -66,6 +66,8 @@ class StepForm(forms.Form):
         # The step's own fields first, then the note, then the (rarely used) backdating.
         order = [n for n in self.fields if n not in ("note", "occurred_at")]
         self.order_fields([*order, "note", "occurred_at"])
+        # The form opens on a click: the cursor goes to its first field (htmx honours it).
+        next(iter(self.fields.values())).widget.attrs["autofocus"] = True
 
     def clean_occurred_at(self):
         value = self.cleaned_data.get("occurred_at")
@@ -180,7 +182,7 @@ class UndoForm(forms.Form):
         label="What was wrong with this step?",
         max_length=300,
         error_messages={"required": "Say what was wrong with this step."},
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
 
 
