@@ -7,6 +7,9 @@ order, and no per-event signal is sent, so imported history never mails a GP or 
 "new referrer" alert. The office's first-referral bookkeeping follows
 ``services._note_office_referral``; one ``office_activity_changed`` signal at the end tells
 analytics which offices' history changed.
+
+Offices and doctors (a few per batch) go through ``bulk_create``; patients, referrals and
+events (nearly all the rows) through :class:`~.inserts.RowInserter`.
 """
 
 import datetime as dt
@@ -24,6 +27,7 @@ from ..models import (
 )
 from ..services import _as_aware  # the same "date-only milestone happens at noon" rule
 from ..signals import office_activity_changed
+from .inserts import RowInserter
 from .matching import Matcher, Row
 
 
@@ -35,16 +39,102 @@ class BatchWriter:
         # office id -> (earliest imported referral date, that referral's id)
         self.first_referrals: dict[int, tuple[dt.date, int]] = {}
         self.first_referrals_recorded = 0
-        self.events = _EventRows(practice, user)
+        user_id = getattr(user, "pk", None)
+        self.patients = RowInserter(
+            Patient,
+            ("chart_number", "first_name", "last_name", "date_of_birth"),
+            {"practice_id": practice.pk},
+        )
+        self.referrals = RowInserter(
+            Referral,
+            (
+                "patient_id",
+                "source_type",
+                "referring_office_id",
+                "referring_provider_id",
+                "case_type",
+                "received_on",
+                "status",
+                "status_changed_at",
+            ),
+            # Imported history: counts in analytics, never mails a GP.
+            {"practice_id": practice.pk, "created_by_id": user_id, "is_historical": True},
+        )
+        self.events = RowInserter(
+            MilestoneEvent,
+            ("referral_id", "kind", "occurred_at", "reason", "production"),
+            {"practice_id": practice.pk, "recorded_by_id": user_id},
+        )
 
     def write(self, rows: list[Row]) -> None:
         rows = [r for r in rows if r.ok and not r.matched_referral]
         if not rows:
             return
+        self._create_offices_and_doctors(rows)
+        offices = self.matcher.offices
+        providers = self.matcher.providers
+        practice = self.practice
+
+        new_patients: dict[str, int] = {}  # chart number -> index in the inserted rows
+        patient_rows = []
+        for r in rows:
+            p = r.parsed
+            if r.patient_id is None and p.chart_number not in new_patients:
+                new_patients[p.chart_number] = len(patient_rows)
+                patient_rows.append(
+                    self.patients.row(p.chart_number, p.first_name, p.last_name, p.date_of_birth)
+                )
+        patient_ids = self.patients.insert_returning_ids(patient_rows)
+
+        referral_rows = []
+        for r in rows:
+            p = r.parsed
+            patient_id = r.patient_id or patient_ids[new_patients[p.chart_number]]
+            last_step = p.milestones[-1].on if p.milestones else p.received_on
+            referral_rows.append(
+                self.referrals.row(
+                    patient_id,
+                    p.source_type,
+                    offices[r.office_key] if r.office_key else None,
+                    providers[r.provider_key] if r.provider_key else None,
+                    p.case_type,
+                    p.received_on,
+                    p.status,
+                    _as_aware(last_step, practice),
+                )
+            )
+        referral_ids = self.referrals.insert_returning_ids(referral_rows)
+
+        event_rows = []
+        for r, referral_id in zip(rows, referral_ids, strict=True):
+            p = r.parsed
+            event_rows.append(
+                self.events.row(
+                    referral_id,
+                    MilestoneKind.RECEIVED,
+                    _as_aware(p.received_on, practice),
+                    "",
+                    None,
+                )
+            )
+            for m in p.milestones:
+                event_rows.append(
+                    self.events.row(
+                        referral_id, m.kind, _as_aware(m.on, practice), m.reason, m.production
+                    )
+                )
+            if r.office_key is not None:
+                office_id = offices[r.office_key]
+                first = self.first_referrals.get(office_id)
+                if first is None or p.received_on < first[0]:
+                    self.first_referrals[office_id] = (p.received_on, referral_id)
+        # Inserted in journey order: a case's events sort by (occurred_at, id).
+        self.events.insert(event_rows)
+
+    def _create_offices_and_doctors(self, rows: list[Row]) -> None:
         practice = self.practice
         offices = self.matcher.offices
         providers = self.matcher.providers
-
         new_offices: dict = {}
         for r in rows:
             if r.office_key is not None and r.office_key not in offices:
@@ -56,7 +146,6 @@ class BatchWriter:
         if new_offices:
             ReferringOffice.objects.bulk_create(new_offices.values())
             offices.update((key, office.pk) for key, office in new_offices.items())
-
         new_providers: dict = {}
         for r in rows:
             if r.provider_key is not None and r.provider_key not in providers:
@@ -73,59 +162,6 @@ class BatchWriter:
         if new_providers:
             ReferringProvider.objects.bulk_create(new_providers.values())
             providers.update((key, provider.pk) for key, provider in new_providers.items())
-
-        new_patients: dict[str, Patient] = {}
-        for r in rows:
-            if r.patient_id is None:
-                p = r.parsed
-                new_patients.setdefault(
-                    p.chart_number,
-                    Patient(
-                        practice=practice,
-                        chart_number=p.chart_number,
-                        first_name=p.first_name,
-                        last_name=p.last_name,
-                        date_of_birth=p.date_of_birth,
-                    ),
-                )
-        if new_patients:
-            Patient.objects.bulk_create(new_patients.values())
-
-        referrals = []
-        for r in rows:
-            p = r.parsed
-            last_step = p.milestones[-1].on if p.milestones else p.received_on
-            referrals.append(
-                Referral(
-                    practice=practice,
-                    patient_id=r.patient_id or new_patients[p.chart_number].pk,
-                    source_type=p.source_type,
-                    referring_office_id=offices[r.office_key] if r.office_key else None,
-                    referring_provider_id=providers[r.provider_key] if r.provider_key else None,
-                    case_type=p.case_type,
-                    received_on=p.received_on,
-                    status=p.status,
-                    status_changed_at=_as_aware(last_step, practice),
-                    created_by=self.user,
-                    is_historical=True,
-                )
-            )
-        Referral.objects.bulk_create(referrals)
-
-        events = self.events
-        rows_out = []
-        for r, referral in zip(rows, referrals, strict=True):
-            p = r.parsed
-            rows_out.append(events.row(referral.pk, MilestoneKind.RECEIVED, p.received_on))
-            for m in p.milestones:
-                rows_out.append(events.row(referral.pk, m.kind, m.on, m.reason, m.production))
-            office_id = referral.referring_office_id
-            if office_id is not None:
-                first = self.first_referrals.get(office_id)
-                if first is None or referral.received_on < first[0]:
-                    self.first_referrals[office_id] = (referral.received_on, referral.pk)
-        # Inserted in journey order: a case's events sort by (occurred_at, id).
-        events.insert(rows_out)
 
     def finish(self) -> None:
         """Record first referrals: the office's start date moves to the earliest referral,
@@ -166,66 +202,3 @@ class BatchWriter:
         )
         OfficeEvent.objects.bulk_create(events)
         self.first_referrals_recorded = len(events)
-
-
-class _EventRows:
-    """MilestoneEvents, the bulk of an import (3-4 per referral), written without model
-    instances: ``bulk_create`` prepares every value of every row through the field API,
-    which was most of the import's time. Columns that are the same for every event
-    (practice, user, timestamps, blank texts) are prepared once through their field; the
-    few that vary are adapted by the backend. Columns come from the model, so a field
-    added later gets its default. PostgreSQL takes the rows with COPY."""
-
-    VARYING = ("referral_id", "kind", "occurred_at", "reason", "production")
-
-    def __init__(self, practice, user):
-        from django.db import connection
-
-        self.connection = connection
-        self.practice = practice
-        now = timezone.now()
-        fields = [f for f in MilestoneEvent._meta.concrete_fields if not f.primary_key]
-        fixed = {"practice_id": practice.pk, "recorded_by_id": getattr(user, "pk", None)}
-        layout = []
-        for f in fields:
-            if f.attname in self.VARYING:
-                layout.append((True, self.VARYING.index(f.attname)))
-                continue
-            if f.attname in fixed:
-                value = fixed[f.attname]
-            elif f.attname in ("created_at", "updated_at"):
-                value = now
-            else:
-                value = f.get_default()
-            layout.append((False, f.get_db_prep_save(value, connection)))
-        self.layout = layout
-        production = MilestoneEvent._meta.get_field("production")
-        self.digits = (production.max_digits, production.decimal_places)
-        qn = connection.ops.quote_name
-        table = qn(MilestoneEvent._meta.db_table)
-        columns = ", ".join(qn(f.column) for f in fields)
-        self.insert_sql = (
-            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
-
-    def row(self, referral_id, kind, day, reason="", production=None) -> tuple:
-        ops = self.connection.ops
-        varying = (
-            referral_id,
-            kind,
-            ops.adapt_datetimefield_value(_as_aware(day, self.practice)),
-            reason,
-            None if production is None else ops.adapt_decimalfield_value(production, *self.digits),
-        )
-        return tuple(varying[v] if is_varying else v for is_varying, v in self.layout)
-
-    def insert(self, rows: list[tuple]) -> None:
-        # Raw SQL sees no django-scopes scope: every row carries the practice's id.
-        with self.connection.cursor() as cursor:
-            if self.connection.vendor == "postgresql":
-                with cursor.cursor.copy(self.copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cursor.executemany(self.insert_sql, rows)

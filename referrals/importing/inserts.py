@@ -1,0 +1,113 @@
+"""Fast inserts of many rows of one model, without model instances.
+
+``bulk_create`` builds a model instance per row and prepares every value of every row
+through the field API; for the hundreds of thousands of referrals, patients and events of
+a PMS history that was most of the import's time. Here each column that is the same for
+every row (practice, user, timestamps, defaults) is prepared once through its field, and
+only the few that vary are adapted per row by the backend. Columns come from the model, so
+a field added later gets its default. Raw SQL sees no django-scopes scope: callers put the
+practice's id in ``fixed``.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+
+from django.db import connection, models
+from django.utils import timezone
+
+
+class RowInserter:
+    def __init__(self, model: type[models.Model], varying: Sequence[str], fixed: dict):
+        ops = connection.ops
+        now = timezone.now()
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        names = {f.attname for f in self.fields}
+        unknown = (set(varying) | set(fixed)) - names
+        if unknown:
+            raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
+        self.varying = tuple(varying)
+        # Backend adaptation of the varying values that need it (dates, times, decimals).
+        self.adapters: list[tuple[int, Callable]] = []
+        layout = []
+        for f in self.fields:
+            if f.attname in self.varying:
+                index = self.varying.index(f.attname)
+                layout.append((True, index))
+                adapter = _adapter(f, ops)
+                if adapter is not None:
+                    self.adapters.append((index, adapter))
+                continue
+            if f.attname in fixed:
+                value = fixed[f.attname]
+            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                value = now
+            else:
+                value = f.get_default()
+            layout.append((False, f.get_db_prep_save(value, connection)))
+        self.layout = layout
+        qn = ops.quote_name
+        self.table = qn(model._meta.db_table)
+        self.columns = ", ".join(qn(f.column) for f in self.fields)
+        self.pk_column = qn(model._meta.pk.column)
+        self.placeholders = f"({', '.join(['%s'] * len(self.fields))})"
+
+    def row(self, *values) -> tuple:
+        """One row's values in column order, given the varying ones in their order."""
+        if self.adapters:
+            values = list(values)
+            for index, adapt in self.adapters:
+                if values[index] is not None:
+                    values[index] = adapt(values[index])
+        return tuple(values[v] if is_varying else v for is_varying, v in self.layout)
+
+    def insert(self, rows: Iterable[tuple]) -> None:
+        """Insert rows whose ids nobody needs back (PostgreSQL: COPY, one stream)."""
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(
+                    f"INSERT INTO {self.table} ({self.columns}) VALUES {self.placeholders}",
+                    list(rows),
+                )
+
+    def insert_returning_ids(self, rows: list[tuple]) -> list[int]:
+        """Insert rows and return their ids, in the rows' order (as bulk_create does, the
+        order of a multi-row INSERT's RETURNING is the order of its VALUES)."""
+        ids: list[int] = []
+        if not rows:
+            return ids
+        max_params = connection.features.max_query_params or 65535  # PostgreSQL's limit
+        per_statement = max(1, min(1000, max_params // len(self.fields)))
+        with connection.cursor() as cursor:
+            if not connection.features.can_return_rows_from_bulk_insert:
+                for row in rows:  # old SQLite: no RETURNING
+                    cursor.execute(
+                        f"INSERT INTO {self.table} ({self.columns}) VALUES {self.placeholders}",
+                        row,
+                    )
+                    ids.append(cursor.lastrowid)
+                return ids
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                values = ", ".join([self.placeholders] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {self.table} ({self.columns}) VALUES {values} "
+                    f"RETURNING {self.pk_column}",
+                    [value for row in chunk for value in row],
+                )
+                ids.extend(pk for (pk,) in cursor.fetchall())
+        return ids
+
+
+def _adapter(field: models.Field, ops) -> Callable | None:
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return ops.adapt_datetimefield_value
+    if kind == "DateField":
+        return ops.adapt_datefield_value
+    if kind == "DecimalField":
+        digits, places = field.max_digits, field.decimal_places
+        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
+    return None
