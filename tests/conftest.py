@@ -17,6 +17,12 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "correct-horse-42"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # A real hasher costs ~0.3-1 s per user on this machine; tests create hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
