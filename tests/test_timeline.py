@@ -570,7 +570,7 @@ def test_the_page_costs_a_bounded_number_of_queries(
     coordinator_client, case, django_assert_max_num_queries
 ):
     advance_to(case, Status.SURGERY_COMPLETED)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         coordinator_client.get(detail_url(case))
 
 

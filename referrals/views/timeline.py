@@ -103,6 +103,7 @@ def _case_context(request, referral: Referral, **extra) -> dict:
         "referral": referral,
         "patient": referral.patient,
         "events": events,
+        "attachments": list(referral.attachments.all()),
         "steps": steps,
         "offered_steps": [s for s in steps if s["permitted"]],
         "withheld_steps": [s for s in steps if not s["permitted"]],
