@@ -191,6 +191,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     os.environ.setdefault("VAR_DIR", str(workdir / "var"))
+    os.environ.setdefault("DEBUG", "false")  # as in production: no query log
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 

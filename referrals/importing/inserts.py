@@ -19,6 +19,7 @@ class RowInserter:
     def __init__(self, model: type[models.Model], varying: Sequence[str], fixed: dict):
         ops = connection.ops
         now = timezone.now()
+        self.model = model
         self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         names = {f.attname for f in self.fields}
         unknown = (set(varying) | set(fixed)) - names
@@ -73,16 +74,29 @@ class RowInserter:
                 )
 
     def insert_returning_ids(self, rows: list[tuple]) -> list[int]:
-        """Insert rows and return their ids, in the rows' order (as bulk_create does, the
-        order of a multi-row INSERT's RETURNING is the order of its VALUES)."""
-        ids: list[int] = []
+        """Insert rows and return their ids, in the rows' order."""
         if not rows:
+            return []
+        if connection.vendor == "postgresql":
+            # Take the ids from the table's sequence first, then COPY the rows with them:
+            # a long multi-row INSERT is re-parsed by the driver on every call.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [self.model._meta.db_table, self.model._meta.pk.column, len(rows)],
+                )
+                ids = [pk for (pk,) in cursor.fetchall()]
+                sql = f"COPY {self.table} ({self.pk_column}, {self.columns}) FROM STDIN"
+                with cursor.cursor.copy(sql) as copy:
+                    for pk, row in zip(ids, rows, strict=True):
+                        copy.write_row((pk, *row))
             return ids
-        max_params = connection.features.max_query_params or 65535  # PostgreSQL's limit
-        per_statement = max(1, min(1000, max_params // len(self.fields)))
+        ids = []
+        max_params = connection.features.max_query_params or 999
+        per_statement = max(1, min(500, max_params // len(self.fields)))
         with connection.cursor() as cursor:
             if not connection.features.can_return_rows_from_bulk_insert:
-                for row in rows:  # old SQLite: no RETURNING
+                for row in rows:  # SQLite before 3.35: no RETURNING
                     cursor.execute(
                         f"INSERT INTO {self.table} ({self.columns}) VALUES {self.placeholders}",
                         row,
@@ -92,6 +106,7 @@ class RowInserter:
             for start in range(0, len(rows), per_statement):
                 chunk = rows[start : start + per_statement]
                 values = ", ".join([self.placeholders] * len(chunk))
+                # As bulk_create relies on too: RETURNING lists the rows in VALUES order.
                 cursor.execute(
                     f"INSERT INTO {self.table} ({self.columns}) VALUES {values} "
                     f"RETURNING {self.pk_column}",
