@@ -413,3 +413,30 @@ def test_admin_lists_take_a_bounded_number_of_queries(
         assert support_client.get("/admin/referrals/referral/").status_code == 200
     with django_assert_max_num_queries(15):
         assert support_client.get("/admin/referrals/referringoffice/").status_code == 200
+
+
+def test_the_office_autocomplete_offers_only_this_practices_offices(
+    support_client, practice, other_practice
+):
+    with practice_scope(practice):
+        mine = OfficeFactory(practice=practice, name="Cedar Family Dental")
+    with practice_scope(other_practice):
+        OfficeFactory(practice=other_practice, name="Cedar Smiles")
+    response = support_client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "referrals",
+            "model_name": "referringprovider",
+            "field_name": "office",
+            "term": "Cedar",
+        },
+    )
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == [mine.name]
+
+
+def test_another_practices_membership_is_a_404(support_client, outsider, other_practice):
+    with practice_scope(other_practice):
+        theirs = Membership.objects.get(user=outsider)
+    url = f"/admin/practices/membership/{theirs.pk}/change/"
+    assert support_client.get(url).status_code == 404
