@@ -3,33 +3,35 @@
 Nothing lost: the row is written in the caller's transaction and dispatched on commit; a
 sweeper re-queues rows whose worker died. Nothing doubled: a worker sends only after it
 has claimed the row with a conditional UPDATE (``status=queued → sending``), so a task
-delivered twice, or two workers, cannot both send it.
+delivered twice, or two workers, cannot both send it. The claim, the failure
+classification, the backoff and the sweeper's pieces are shared with the letter outbox
+(sending.py).
 """
 
 import datetime as dt
 import logging
-import smtplib
-import socket
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from practices.models import Practice
 
+from . import sending
 from .models import EmailStatus, OutgoingEmail
+from .sending import PermanentFailure  # noqa: F401  (re-exported: callers raise it)
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 STUCK_AFTER = dt.timedelta(minutes=10)
-
-
-class PermanentFailure(Exception):
-    """Retrying cannot help (bad address, message refused)."""
+RETRY_BASE = dt.timedelta(seconds=30)
+RETRY_CAP = dt.timedelta(hours=1)
+# The sweeper's lease on a row it dispatched: not dispatched again before this.
+REDISPATCH_AFTER = dt.timedelta(minutes=5)
 
 
 def queue_email(
@@ -77,22 +79,7 @@ def dispatch(email: OutgoingEmail) -> None:
 
 
 def claim(email_id: int) -> bool:
-    now = timezone.now()
-    claimed = OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.QUEUED).update(
-        status=EmailStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
-    return claimed == 1
-
-
-def _classify(exc: Exception) -> bool:
-    """True when the failure is permanent."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return 500 <= exc.smtp_code < 600
-    if isinstance(exc, (ConnectionError, socket.timeout, smtplib.SMTPServerDisconnected, OSError)):
-        return False
-    return isinstance(exc, PermanentFailure)
+    return sending.claim(OutgoingEmail, email_id) is not None
 
 
 def deliver(email_id: int) -> str:
@@ -115,12 +102,13 @@ def deliver(email_id: int) -> str:
     try:
         message.send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001 - classified below, never lost
-        permanent = _classify(exc) or email.attempts >= MAX_ATTEMPTS
+        failure = sending.classify_failure(exc)
+        permanent = failure.permanent or email.attempts >= MAX_ATTEMPTS
         status = EmailStatus.FAILED if permanent else EmailStatus.QUEUED
-        delay = dt.timedelta(seconds=min(3600, 30 * 2 ** (email.attempts - 1)))
+        delay = sending.backoff(email.attempts, base=RETRY_BASE, cap=RETRY_CAP)
         OutgoingEmail.objects.filter(pk=email_id, status=EmailStatus.SENDING).update(
             status=status,
-            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            last_error=failure.reason[:500],
             next_attempt_at=None if permanent else timezone.now() + delay,
             claimed_at=None,
         )
@@ -134,16 +122,17 @@ def deliver(email_id: int) -> str:
 
 def requeue_stuck(now: dt.datetime | None = None) -> int:
     """Give back rows whose worker died after claiming them."""
-    now = now or timezone.now()
-    return OutgoingEmail.objects.filter(
-        status=EmailStatus.SENDING, claimed_at__lt=now - STUCK_AFTER
-    ).update(status=EmailStatus.QUEUED, claimed_at=None, next_attempt_at=now)
+    return sending.requeue_stuck(OutgoingEmail, now=now or timezone.now(), stuck_after=STUCK_AFTER)
+
+
+def due_filter(now: dt.datetime) -> Q:
+    """Retry time come, or the on-commit dispatch (never leased) apparently lost."""
+    return Q(next_attempt_at__lte=now) | Q(
+        next_attempt_at__isnull=True, created_at__lt=now - dt.timedelta(minutes=2)
+    )
 
 
 def due_emails(now: dt.datetime | None = None):
     """Queued rows whose retry time has come, or whose on-commit dispatch was lost."""
     now = now or timezone.now()
-    return OutgoingEmail.objects.filter(status=EmailStatus.QUEUED).filter(
-        Q(next_attempt_at__lte=now)
-        | Q(next_attempt_at__isnull=True, created_at__lt=now - dt.timedelta(minutes=2))
-    )
+    return OutgoingEmail.objects.filter(status=EmailStatus.QUEUED).filter(due_filter(now))

@@ -282,4 +282,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,  # checks each practice's local hour; claims once per local day
     },
     "outbox-sweeper": {"task": "communications.tasks.sweep_outbox", "schedule": 60},
+    # GP letters: stuck sends requeued, post-op updates queued on their morning, retries.
+    "letter-sweeper": {"task": "communications.tasks.sweep_letters", "schedule": 60},
 }
