@@ -77,21 +77,20 @@ We will write to you again once the procedure has been completed.""",
 )
 
 POSTOP_CONCLUDED = DefaultLetter(
-    subject="Surgery completed for your patient {{ patient.initials }}",
+    subject="Post-operative care completed for your patient {{ patient.initials }}",
     body="""Dear {{ recipient.salutation }},
 
-{{ patient.name }} had surgery at our office on {{ surgery.date }}.\
-{% if surgery.procedure %}
+{{ patient.name }} has completed post-operative care at our office following surgery on \
+{{ surgery.date }}.{% if surgery.procedure %}
 Procedure performed: {{ surgery.procedure }}{% endif %}
 
 {% if followup.plan %}Follow-up care plan:
-{{ followup.plan }}{% else %}We will see {{ patient.first_name }} for post-operative care \
-during the healing period.{% endif %}
+{{ followup.plan }}{% else %}No further visits with us are planned.{% endif %}
 
-We will send you updates as healing progresses, and let you know when \
-{{ patient.first_name }} can return to your care for restorative treatment. Thank you for \
-the opportunity to care for your patient.""",
-    when="When the surgery has been performed",
+{{ patient.first_name }} may now return to your care for routine and restorative \
+dentistry. Thank you for the opportunity to care for your patient; we look forward to \
+working with you again.""",
+    when="When the case is closed after its surgery",
 )
 
 POSTOP_UPDATE = DefaultLetter(

@@ -79,7 +79,8 @@ LETTER_VARIABLES: dict[str, str] = {
     "surgery.date": "Surgery date (booked, or performed once done)",
     "postop.days": "Days since surgery for a post-op update, e.g. '7'",
     "postop.note": "Note of the latest post-op visit",
-    "followup.plan": "Follow-up care plan (the note recorded with the surgery)",
+    "followup.plan": "Follow-up care plan: the note made when the case was closed "
+    "(or, without one, with the surgery)",
     "today": "The letter's date",
 }
 

@@ -33,7 +33,7 @@ def add_surgeon(practice, *, first="Maria", last="Alvarez", credentials="DDS, MD
     return user
 
 
-def walk_case(practice, *, surgeon=None, upto: str = M.POSTOP_VISIT, patient_first="Jordan"):
+def walk_case(practice, *, surgeon=None, upto: str = M.CLOSED, patient_first="Jordan"):
     """A referral from Dr. Evelyn Hart of Maple Family Dental, walked to step ``upto``.
     Returns (referral, {milestone kind: event})."""
     office = OfficeFactory(
@@ -101,6 +101,14 @@ def walk_case(practice, *, surgeon=None, upto: str = M.POSTOP_VISIT, patient_fir
             },
         ),
         (M.POSTOP_VISIT, {"occurred_at": at("2026-03-31"), "note": "Healing well, no dry socket."}),
+        (
+            M.CLOSED,
+            {
+                "occurred_at": at("2026-04-14"),
+                "note": "Sockets fully healed at the 3-week visit. Routine hygiene recalls "
+                "with you; no restrictions.",
+            },
+        ),
     ]
     events = {}
     kinds = [kind for kind, _ in steps]
@@ -148,7 +156,7 @@ def all_letters(referral, events) -> dict[str, Letter]:
             referral, events[M.SURGERY_SCHEDULED], LetterKind.SURGERY_SCHEDULED
         ),
         LetterKind.POSTOP_CONCLUDED: letter_on(
-            referral, events[M.SURGERY_COMPLETED], LetterKind.POSTOP_CONCLUDED
+            referral, events[M.CLOSED], LetterKind.POSTOP_CONCLUDED
         ),
         LetterKind.POSTOP_UPDATE: letter_on(
             referral, events[M.SURGERY_COMPLETED], LetterKind.POSTOP_UPDATE, interval_days=7

@@ -102,8 +102,12 @@ def test_variables_of_each_milestone(letters):
         ),
         (
             LetterKind.POSTOP_CONCLUDED,
-            "Surgery completed for your patient JW",
-            ["Procedure performed: Extraction", "Follow-up care plan:\nPost-op check at 1 week"],
+            "Post-operative care completed for your patient JW",
+            [
+                "completed post-operative care at our office following surgery on March 24, 2026",
+                "Procedure performed: Extraction",
+                "Follow-up care plan:\nSockets fully healed",
+            ],
         ),
         (
             LetterKind.POSTOP_UPDATE,
