@@ -16,6 +16,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import F
+from django.test import override_settings
 from django_scopes import scopes_disabled
 
 from practices.models import Membership, Practice, Role, User
@@ -129,7 +130,11 @@ def fingerprint(slug: str) -> dict[str, str]:
 
 @pytest.fixture(scope="class")
 def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
+    # The same fast hasher as every test (conftest.py), which class fixtures run outside of.
+    fast_hashing = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+    )
+    with fast_hashing, django_db_blocker.unblock(), transaction.atomic():
         # The same seed twice, the database rolled back in between (a flush, but instant).
         before = transaction.savepoint()
         seed("--seed", "1")

@@ -1,8 +1,9 @@
 """Writes one demo practice: its people, offices, patients, referrals and their events.
 
-Rows go in with ``bulk_create`` in chunks of referrals (a large benchmark tenant has
-hundreds of thousands of events), inside the practice's scope. Only the generator's
-``random.Random`` decides anything, so a seed always writes the same practice.
+Small tables go in with ``bulk_create``; patients, referrals and events (millions of rows
+for a benchmark tenant) with :mod:`.rows`, in chunks of referrals so memory stays flat.
+Everything happens inside the practice's scope. Only the generator's ``random.Random``
+decides anything, so a seed always writes the same practice.
 """
 
 import datetime as dt
@@ -11,9 +12,12 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from graphlib import CycleError, TopologicalSorter
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
+from django.db import connection
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -31,7 +35,7 @@ from ..models import (
     ReferringProvider,
 )
 from . import identity, journeys, names, texts, volume
-from .rows import EventInserter
+from .rows import IdBlock, RowWriter
 from .volume import OfficePlan, ReferralPlan
 
 # Referrals per round trip: big enough for speed, small enough to keep memory flat.
@@ -90,19 +94,51 @@ def ensure_users(slug: str, password_hash: str) -> dict[str, User]:
 
 
 def delete_demo_practices(slugs: list[str]) -> None:
-    """Delete the demo practices and everything in them.
+    """Delete the demo practices and everything in them (``--reset``).
 
-    The referral tables protect each other (a patient cannot go while a referral names
-    them), so they are emptied from the leaves up; each ``delete()`` still follows every
-    other app's foreign keys (letters, rollups, alerts...) without this module knowing them.
+    Every tenant table of every app carries ``practice`` (shared/DESIGN.md), so each is
+    emptied of the practice's rows with one ``DELETE`` — referencing tables first — rather
+    than through Django's collector, which loads every row and, on SQLite, overflows the
+    statement's parameters for a benchmark-sized tenant. No delete signals are sent (the
+    demo's rows have no files behind them). Runs in the caller's transaction: a row of a
+    table without ``practice`` still pointing here fails the foreign-key check at commit
+    and nothing is deleted.
     """
+    tables = _tenant_tables()
     for practice in Practice.objects.filter(slug__in=slugs):
-        with practice_scope(practice):
-            for model in (MilestoneEvent, Referral, Patient, ReferringProvider, ReferringOffice):
-                # Only the ids: the collector needs nothing else to follow the cascades.
-                model.objects.only("pk").delete()
+        with connection.cursor() as cursor:
+            for table, column in tables:
+                cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [practice.pk])
         with scopes_disabled():
             practice.delete()
+
+
+def _tenant_tables() -> list[tuple[str, str]]:
+    """(table, practice column) of every tenant model, each before the ones it points to."""
+    tenant = {}
+    for model in apps.get_models():
+        field = next(
+            (
+                f
+                for f in model._meta.concrete_fields
+                if f.name == "practice" and f.is_relation and f.related_model is Practice
+            ),
+            None,
+        )
+        if field is not None and not model._meta.proxy:
+            tenant[model] = field.column
+    must_go_first = {model: set() for model in tenant}
+    for model in tenant:
+        for f in model._meta.concrete_fields:
+            if f.is_relation and f.related_model in tenant and f.related_model is not model:
+                must_go_first[f.related_model].add(model)
+    try:
+        order = list(TopologicalSorter(must_go_first).static_order())
+    except CycleError:
+        # Foreign keys are checked at commit (deferred), so any order is correct in the end.
+        order = list(tenant)
+    qn = connection.ops.quote_name
+    return [(qn(m._meta.db_table), qn(tenant[m])) for m in order]
 
 
 def write_practice(
@@ -224,97 +260,156 @@ def _write_referrals(
     today: dt.date,
     summary: PracticeSummary,
 ) -> None:
-    charts = itertools.count(100001)
-    inserter = EventInserter(practice.pk, timezone.now())
+    now = timezone.now()
+    stamps = {"practice_id": practice.pk, "created_at": now, "updated_at": now}
+    patients = RowWriter(Patient, PATIENT_COLUMNS, stamps)
+    referrals = RowWriter(
+        Referral,
+        REFERRAL_COLUMNS,
+        # Past data: counts in analytics, never mails a GP.
+        {**stamps, "created_by_id": users["front_desk"].pk, "is_historical": True},
+    )
+    events = RowWriter(MilestoneEvent, EVENT_COLUMNS, stamps)
+    patient_ids, referral_ids = IdBlock(Patient), IdBlock(Referral)
     user_ids = {key: user.pk for key, user in users.items()}
-    recent_patients: dict[int, list[Patient]] = defaultdict(list)
-    first_referrals: dict[int, Referral] = {}
+    charts = itertools.count(100001)
+    recent_patients: dict[int, list[int]] = defaultdict(list)
+    first_referrals: dict[int, tuple[int, dt.date]] = {}
     for start in range(0, len(plans), CHUNK):
-        new_patients: list[Patient] = []
-        referrals: list[Referral] = []
-        journeys_: list[journeys.JourneyPlan] = []
+        patient_rows, referral_rows, event_rows = [], [], []
         for plan in plans[start : start + CHUNK]:
             office = office_rows[plan.office] if plan.office is not None else None
             known = recent_patients[plan.office] if office is not None else []
             if plan.returning and known:
-                patient = rng.choice(known)
+                patient_id = rng.choice(known)
             else:
-                patient = _new_patient(rng, practice, plan, next(charts))
-                new_patients.append(patient)
+                patient_id = patient_ids.take()
+                patient_rows.append(patients.row(_new_patient(rng, patient_id, plan, charts)))
                 if office is not None:
-                    known.append(patient)
+                    known.append(patient_id)
                     del known[:-30]
-            accept_factor = office_plans[plan.office].accept_factor if office else 1.0
             journey = journeys.plan_journey(
                 rng,
                 received_on=plan.received_on,
                 case_type=plan.case_type,
                 urgency=plan.urgency,
-                accept_factor=accept_factor,
+                accept_factor=office_plans[plan.office].accept_factor if office else 1.0,
                 surgeon=rng.choices(identity.SURGEON_KEYS, (60, 40))[0],
                 tz=tz,
                 today=today,
             )
-            referral = Referral(
-                practice=practice,
-                patient=patient,
-                source_type=plan.source_type,
-                referring_office=office,
-                referring_provider=provider_rows[plan.office][plan.provider] if office else None,
-                case_type=plan.case_type,
-                reason=rng.choice(texts.REFERRAL_REASONS[plan.case_type]),
-                urgency=plan.urgency,
-                received_on=plan.received_on,
-                status=journey.status,
-                status_changed_at=journey.status_changed_at,
-                created_by=users["front_desk"],
-                # Past data: counts in analytics, never mails a GP.
-                is_historical=True,
+            referral_id = referral_ids.take()
+            provider = provider_rows[plan.office][plan.provider] if office else None
+            referral_rows.append(
+                referrals.row(
+                    (
+                        referral_id,
+                        patient_id,
+                        plan.source_type,
+                        office and office.pk,
+                        provider and provider.pk,
+                        plan.case_type,
+                        rng.choice(texts.REFERRAL_REASONS[plan.case_type]),
+                        plan.urgency,
+                        plan.received_on,
+                        journey.status,
+                        journey.status_changed_at,
+                    )
+                )
             )
+            event_rows += [
+                events.row(
+                    (
+                        referral_id,
+                        e.kind,
+                        e.occurred_at,
+                        e.scheduled_for,
+                        user_ids[e.by],
+                        e.note,
+                        e.findings,
+                        e.recommendation,
+                        e.procedure,
+                        e.reason,
+                        e.production,
+                    )
+                )
+                for e in journey.events
+            ]
             if office is not None and plan.office not in first_referrals:
-                first_referrals[plan.office] = referral
-            referrals.append(referral)
-            journeys_.append(journey)
-        Patient.objects.bulk_create(new_patients, batch_size=BATCH)
-        Referral.objects.bulk_create(referrals, batch_size=BATCH)
-        events = [
-            inserter.row(referral.pk, user_ids[e.by], e)
-            for referral, journey in zip(referrals, journeys_, strict=True)
-            for e in journey.events
-        ]
-        inserter.insert(events)
-        summary.patients += len(new_patients)
-        summary.referrals += len(referrals)
-        summary.events += len(events)
-        for journey in journeys_:
+                first_referrals[plan.office] = (referral_id, plan.received_on)
             _count_outcomes(summary, journey)
+        patients.insert(patient_rows)
+        referrals.insert(referral_rows)
+        events.insert(event_rows)
+        summary.patients += len(patient_rows)
+        summary.referrals += len(referral_rows)
+        summary.events += len(event_rows)
     OfficeEvent.objects.bulk_create(
         [
             OfficeEvent(
                 practice=practice,
                 office=office_rows[index],
                 kind=OfficeEventKind.FIRST_REFERRAL,
-                occurred_on=referral.received_on,
-                referral=referral,
+                occurred_on=received_on,
+                referral_id=referral_id,
                 by=users["front_desk"],
             )
-            for index, referral in first_referrals.items()
+            for index, (referral_id, received_on) in first_referrals.items()
         ],
         batch_size=BATCH,
     )
 
 
-def _new_patient(rng: random.Random, practice: Practice, plan: ReferralPlan, chart: int):
+# The columns each referral's rows fill in (see rows.RowWriter), in this order.
+PATIENT_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "phone",
+    "email",
+    "chart_number",
+)
+REFERRAL_COLUMNS = (
+    "id",
+    "patient_id",
+    "source_type",
+    "referring_office_id",
+    "referring_provider_id",
+    "case_type",
+    "reason",
+    "urgency",
+    "received_on",
+    "status",
+    "status_changed_at",
+)
+EVENT_COLUMNS = (
+    "referral_id",
+    "kind",
+    "occurred_at",
+    "scheduled_for",
+    "recorded_by_id",
+    "note",
+    "findings",
+    "recommendation",
+    "procedure",
+    "reason",
+    "production",
+)
+
+
+def _new_patient(rng: random.Random, patient_id: int, plan: ReferralPlan, charts) -> tuple:
+    chart = next(charts)
     first, last = names.person_name(rng)
     low, high = AGES.get(plan.case_type, (18, 80))
-    return Patient(
-        practice=practice,
-        first_name=first,
-        last_name=last,
-        date_of_birth=names.date_of_birth(rng, plan.received_on, low, high),
-        phone=names.phone(rng),
-        email=f"{first}.{last}{chart % 1000}@mail.example".lower() if rng.random() < 0.4 else "",
-        chart_number=str(chart),
+    return (
+        patient_id,
+        first,
+        last,
+        names.date_of_birth(rng, plan.received_on, low, high),
+        names.phone(rng),
+        f"{first}.{last}{chart % 1000}@mail.example".lower() if rng.random() < 0.4 else "",
+        str(chart),
     )
 
 
