@@ -7,7 +7,8 @@ Deterministic for a seed and a "today"; sized by flags so benchmarks can build b
 
 Modules: ``names`` and ``texts`` (synthetic words), ``volume`` (who refers how much and
 when), ``journeys`` (the milestones of each case, through the state machine), ``writer``
-(bulk inserts), ``identity`` (slugs, logins).
+(one practice into the database, and ``--reset``), ``rows`` (fast inserts for the big
+tables), ``identity`` (slugs, logins).
 """
 
 import datetime as dt

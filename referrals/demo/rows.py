@@ -28,9 +28,10 @@ class IdBlock:
     """Primary keys for rows inserted with explicit ids, allocated the database's way.
 
     PostgreSQL: drawn from the table's own sequence (``nextval``), so concurrent inserts
-    by anyone else stay safe. SQLite: the writer holds the database's write lock for the
-    whole transaction (``BEGIN IMMEDIATE``), so ids simply continue after the highest one
-    ever used (AUTOINCREMENT keeps its own high-water mark in ``sqlite_sequence``).
+    by anyone else stay safe. SQLite: the seeding transaction holds the database's only
+    write lock from its first write (the practice row) to its commit, so nobody else can
+    insert meanwhile and ids simply continue after the highest one ever used
+    (AUTOINCREMENT keeps its high-water mark in ``sqlite_sequence``).
     """
 
     def __init__(self, model: type[models.Model]):
