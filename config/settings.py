@@ -238,6 +238,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No "online validator" badge: it would send the schema's URL to swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Referrals and referrer scores both have a "status": name each choice set's component.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "referrals.choices.Status",
+        "ReferrerStatusEnum": "analytics.choices.ReferrerStatus",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
