@@ -50,10 +50,10 @@ Findings:
 {{ consult.findings|default:"No findings were recorded." }}
 
 {% if consult.recommendation %}Recommendation:
-{{ consult.recommendation }}
+{{ consult.recommendation }}{% endif %}
 
-{% endif %}We have discussed the findings and the treatment options with \
-{{ patient.first_name }}. We will keep you informed as treatment proceeds.
+We have discussed the findings and the treatment options with {{ patient.first_name }}. \
+We will keep you informed as treatment proceeds.
 
 Please call us{% if practice.phone %} at {{ practice.phone }}{% endif %} with any questions.""",
     when="When the consultation has taken place",

@@ -22,6 +22,7 @@ report unknown variables at save time.
 
 import datetime as dt
 import re
+from difflib import get_close_matches
 from functools import lru_cache
 
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError
@@ -258,7 +259,14 @@ def check_template(source: str) -> list[str]:
     except TemplateRefused as refused:
         return refused.errors
     unknown = sorted({path for path in paths if path not in LETTER_VARIABLES})
-    return [f"{{{{ {path} }}}} is not a letter variable." for path in unknown]
+    return [_unknown_variable(path) for path in unknown]
+
+
+def _unknown_variable(path: str) -> str:
+    message = f"{{{{ {path} }}}} is not a letter variable."
+    if close := get_close_matches(path, LETTER_VARIABLES, n=1, cutoff=0.85):
+        message += f" Did you mean {{{{ {close[0]} }}}}?"
+    return message
 
 
 def validate_template(subject: str, body: str) -> list[str]:

@@ -1,16 +1,27 @@
 """Letters rendered from outbox rows: the variables, the words, the document and the PDF."""
 
+import io
 import subprocess
 
 import pytest
 import time_machine
+from django.core.files.base import ContentFile
+from PIL import Image
 
-from communications.models import LetterKind
-from communications.rendering import letter_variables, render_letter, render_letter_pdf
+from communications import rendering
+from communications.models import Letter, LetterKind, LetterTemplate
+from communications.rendering import (
+    letter_variables,
+    pdf_from_html,
+    render_letter,
+    render_letter_pdf,
+)
 from communications.sandbox import LETTER_VARIABLES, LetterDate
+from practices.models import settings_for
+from referrals.choices import MilestoneKind as M
 
 from ..conftest import ARTIFACTS
-from .cases import NOW, add_surgeon, all_letters, walk_case
+from .cases import NOW, add_surgeon, all_letters, letter_on, walk_case
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +136,107 @@ def test_default_wording_of_each_kind(letters, kind, subject, words):
     assert "Jordan Whitfield" in rendered.html
     assert "Maria Alvarez, DDS, MD" in rendered.html
     assert rendered.body_html.startswith("<p>Dear Dr. Hart,</p>")
+
+
+def test_the_surgeon_who_recorded_the_step_signs_else_the_first_surgeon(in_practice):
+    with time_machine.travel(NOW, tick=False):
+        add_surgeon(in_practice, first="Ada", last="First", credentials="DMD")
+        second = add_surgeon(in_practice, first="Ben", last="Second", credentials="DDS, MD")
+        referral, events = walk_case(in_practice, surgeon=second, upto=M.CONSULT_COMPLETED)
+        completed = render_letter(
+            letter_on(referral, events[M.CONSULT_COMPLETED], LetterKind.CONSULT_COMPLETED)
+        )
+        # Booked by the front desk (no surgeon): the practice's first surgeon signs.
+        scheduled = render_letter(
+            letter_on(referral, events[M.CONSULT_SCHEDULED], LetterKind.CONSULT_SCHEDULED)
+        )
+    assert "Ben Second, DDS, MD" in completed.html
+    assert "Ada First, DMD" in scheduled.html
+    assert "with Dr. First" in scheduled.body_text
+
+
+def test_a_letter_to_the_office_greets_the_doctor_or_the_office(in_practice):
+    with time_machine.travel(NOW, tick=False):
+        referral, events = walk_case(in_practice, upto=M.CONSULT_SCHEDULED)
+        event = events[M.CONSULT_SCHEDULED]
+        to_office = render_letter(
+            letter_on(referral, event, LetterKind.CONSULT_SCHEDULED, to_office=True)
+        )
+        referral.referring_provider = None
+        referral.save()
+        letter = letter_on(referral, event, LetterKind.CONSULT_SCHEDULED, to_office=True)
+        letter.refresh_from_db()
+        no_doctor = render_letter(letter)
+    assert to_office.body_text.startswith("Dear Dr. Hart,")
+    assert no_doctor.body_text.startswith("Dear Doctor,")
+    # The office is named once in the address block, not twice.
+    assert no_doctor.html.count("Maple Family Dental") == 1
+    # No surgeon in the practice: the practice signs.
+    assert "Sincerely," in no_doctor.html
+
+
+def test_values_are_escaped_in_the_letter_and_plain_in_the_text(in_practice):
+    with time_machine.travel(NOW, tick=False):
+        referral, events = walk_case(in_practice, upto=M.CONSULT_COMPLETED)
+        event = events[M.CONSULT_COMPLETED]
+        event.findings = '<img src="file:///etc/passwd"> & "quoted"'
+        event.save()
+        rendered = render_letter(letter_on(referral, event, LetterKind.CONSULT_COMPLETED))
+    assert "<img" not in rendered.html
+    assert "&lt;img src=&quot;file:///etc/passwd&quot;&gt; &amp; &quot;quoted&quot;" in (
+        rendered.body_html
+    )
+    assert '<img src="file:///etc/passwd"> & "quoted"' in rendered.body_text
+
+
+def test_the_practice_wording_is_used(in_practice):
+    with time_machine.travel(NOW, tick=False):
+        referral, events = walk_case(in_practice, upto=M.CONSULT_SCHEDULED)
+        LetterTemplate.objects.create(
+            practice=in_practice,
+            kind=LetterKind.CONSULT_SCHEDULED,
+            subject="Booked: {{ patient.initials }}",
+            body="Hello {{ provider.first_name }}!\n\n\n"
+            "{% if consult.findings %}x{% endif %}\n\nBye",
+        )
+        rendered = render_letter(
+            letter_on(referral, events[M.CONSULT_SCHEDULED], LetterKind.CONSULT_SCHEDULED)
+        )
+    assert rendered.subject == "Booked: JW"
+    # Paragraphs left empty by an {% if %} disappear.
+    assert rendered.body_html == "<p>Hello Evelyn!</p>\n<p>Bye</p>"
+    assert rendered.body_text == "Hello Evelyn!\n\nBye"
+
+
+def test_the_logo_is_inlined_in_the_letter(letters, in_practice, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    image = io.BytesIO()
+    Image.new("RGB", (240, 80), (15, 61, 94)).save(image, "PNG")
+    practice_settings = settings_for(in_practice)
+    practice_settings.logo.save("logo.png", ContentFile(image.getvalue()))
+    with time_machine.travel(NOW, tick=False):
+        rendered = render_letter(letters[LetterKind.CONSULT_SCHEDULED])
+        pdf = pdf_from_html(rendered.html)
+    assert 'src="data:image/png;base64,' in rendered.html
+    assert pdf.startswith(b"%PDF")
+    assert b"/Image" in pdf
+
+
+def test_a_letter_document_loads_nothing_from_files_or_the_network(tmp_path):
+    from weasyprint import HTML
+
+    fetcher = rendering._url_fetcher()
+    for url in ("file:///etc/hostname", "http://127.0.0.1:9/x.png", "ftp://example.test/x"):
+        with pytest.raises(ValueError):
+            fetcher(url)
+    picture = tmp_path / "secret.png"
+    Image.new("RGB", (20, 20), (200, 0, 0)).save(picture)
+    document = f'<p>x</p><img src="{picture.as_uri()}">'
+    assert b"/Image" in HTML(string=document).write_pdf()  # WeasyPrint alone would load it
+    assert b"/Image" not in pdf_from_html(document)
+
+
+def test_rendering_a_letter_reads_the_database_a_few_times(letters, django_assert_max_num_queries):
+    letter = Letter.objects.get(pk=letters[LetterKind.POSTOP_UPDATE].pk)
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(10):
+        render_letter(letter)

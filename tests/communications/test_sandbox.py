@@ -136,7 +136,7 @@ def test_all_unknown_variables_are_listed():
     errors = check_template("{{ patient.nickname }} {{ dentist.name }} {{ patient.name }}")
     assert errors == [
         "{{ dentist.name }} is not a letter variable.",
-        "{{ patient.nickname }} is not a letter variable.",
+        "{{ patient.nickname }} is not a letter variable. Did you mean {{ patient.name }}?",
     ]
 
 
@@ -179,3 +179,9 @@ def test_the_engine_itself_knows_only_if_and_the_whitelisted_filters():
     ):
         with pytest.raises(TemplateSyntaxError):
             Template(source, engine=ENGINE)
+
+
+def test_a_mistyped_variable_gets_a_suggestion():
+    assert check_template("{{ surgeon.credential }}") == [
+        "{{ surgeon.credential }} is not a letter variable. Did you mean {{ surgeon.credentials }}?"
+    ]

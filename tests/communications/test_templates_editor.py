@@ -229,3 +229,15 @@ def test_logged_out_users_are_sent_to_log_in(client):
     response = client.get(reverse("letter_templates"))
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_the_settings_page_leads_administrators_to_the_letters(admin_client):
+    page = admin_client.get(reverse("settings_home")).content.decode()
+    assert f'href="{reverse("letter_templates")}"' in page
+
+
+def test_the_settings_page_tells_others_who_may_change_the_letters(client, coordinator_user):
+    client.force_login(coordinator_user)
+    page = client.get(reverse("settings_home")).content.decode()
+    assert 'data-testid="letters-section"' in page
+    assert reverse("letter_templates") not in page
