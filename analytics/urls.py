@@ -1,5 +1,5 @@
 """Referrer health pages; each feature's views and URLs live in one module."""
 
-from .views import alerts, board, reports
+from .views import alerts, board, outreach, reports
 
-urlpatterns = [*board.urlpatterns, *alerts.urlpatterns, *reports.urlpatterns]
+urlpatterns = [*board.urlpatterns, *outreach.urlpatterns, *alerts.urlpatterns, *reports.urlpatterns]

@@ -35,6 +35,7 @@ def test_schema_documents_every_endpoint_and_filter(client, db):
         "/api/v1/referrals/",
         "/api/v1/referrals/{id}/",
         "/api/v1/referrals/{id}/events/",
+        "/api/v1/referrer-scores/",
     }
     for path in paths.values():
         for operation in path.values():

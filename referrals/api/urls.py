@@ -1,6 +1,6 @@
 """REST API v1 for PMS integrations, mounted at /api/v1/ (see docs/api.md)."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -44,5 +44,6 @@ urlpatterns = [
     ),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,
+    path("referrer-scores/", include("analytics.api")),  # by string: referrals imports no analytics
     re_path(r"^.*/$", api_not_found),
 ]

@@ -71,6 +71,7 @@ def test_search_open_and_merge_a_duplicate(login, live_server, admin_user, offic
     page = login(admin_user)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Referrers").click()
+    page.get_by_role("link", name="Manage offices").click()  # Referrers opens referrer health
     expect(page.get_by_role("heading", name="Referring offices")).to_be_visible()
     expect(page.get_by_test_id("office-row")).to_have_count(5)
     screenshot("1-list")
