@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 
@@ -91,10 +91,59 @@ def rebuild_rollups(practice: Practice, office_ids: Iterable[int] | None = None)
             return 0
         # Serialise concurrent refreshes of the same office: the later one sees both changes.
         list(ReferringOffice.objects.select_for_update().filter(pk__in=office_ids).values("pk"))
-    rows = compute_rollups(practice, office_ids)
     existing = MonthlyRollup.objects.all()
     if office_ids is not None:
         existing = existing.filter(office_id__in=office_ids)
     existing.delete()
+    if connection.vendor == "postgresql":
+        return _insert_rollups_in_sql(practice, office_ids)
+    rows = compute_rollups(practice, office_ids)
     MonthlyRollup.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+# The same aggregation as compute_rollups, done inside PostgreSQL with INSERT ... SELECT:
+# no rows travel to Python and back, which made the rebuild most of the nightly job's time.
+_ROLLUP_SQL = """
+INSERT INTO analytics_monthlyrollup (practice_id, office_id, month, referrals,
+    consults_completed, accepted, declined, surgeries_completed, production)
+SELECT %(practice)s, office_id, month, SUM(referrals), SUM(consults), SUM(accepted),
+    SUM(declined), SUM(surgeries), SUM(production)
+FROM (
+    SELECT r.referring_office_id AS office_id,
+           date_trunc('month', r.received_on)::date AS month,
+           COUNT(*) AS referrals, 0 AS consults, 0 AS accepted, 0 AS declined,
+           0 AS surgeries, 0::numeric AS production
+    FROM referrals_referral r
+    WHERE r.practice_id = %(practice)s AND r.referring_office_id IS NOT NULL {office_filter_r}
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT r.referring_office_id,
+           date_trunc('month', e.occurred_at AT TIME ZONE %(zone)s)::date,
+           0,
+           COUNT(*) FILTER (WHERE e.kind = 'consult_completed'),
+           COUNT(*) FILTER (WHERE e.kind = 'treatment_accepted'),
+           COUNT(*) FILTER (WHERE e.kind = 'treatment_declined'),
+           COUNT(*) FILTER (WHERE e.kind = 'surgery_completed'),
+           COALESCE(SUM(e.production), 0)
+    FROM referrals_milestoneevent e
+    JOIN referrals_referral r ON r.id = e.referral_id
+    WHERE e.practice_id = %(practice)s AND e.voided_at IS NULL
+      AND e.kind IN ('consult_completed', 'treatment_accepted', 'treatment_declined',
+                     'surgery_completed')
+      AND r.referring_office_id IS NOT NULL {office_filter_r}
+    GROUP BY 1, 2
+) cells
+GROUP BY office_id, month
+"""
+
+
+def _insert_rollups_in_sql(practice: Practice, office_ids: list[int] | None) -> int:
+    params = {"practice": practice.pk, "zone": practice.time_zone}
+    office_filter = ""
+    if office_ids is not None:
+        office_filter = "AND r.referring_office_id = ANY(%(offices)s)"
+        params["offices"] = list(office_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_ROLLUP_SQL.format(office_filter_r=office_filter), params)
+        return cursor.rowcount
