@@ -17,7 +17,7 @@ from email.utils import formataddr, parseaddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -57,17 +57,33 @@ def deliver_letter(letter_id: int) -> str:
     if letter.event.voided_at is not None:
         _finish(letter, token, LetterStatus.SKIPPED, reason=VOIDED_REASON)
         return "skipped"
+    connection = get_connection(fail_silently=False)
     try:
         message = build_message(letter)
+        connection.open()
         token = sending.renew_claim(Letter, letter_id, token)
         if token is None:
             log.warning("letter %s: claim lost before sending; not sent by this worker", letter_id)
+            _close_quietly(connection)
             return "not-claimed"
-        message.send(fail_silently=False)
+        connection.send_messages([message])
     except Exception as exc:  # noqa: BLE001 - classified and recorded, never lost
+        _close_quietly(connection)
         return _record_failure(letter, token, exc)
-    _mark_sent(letter_id, token)
+    try:
+        # Marked sent before the polite QUIT: the window between the server's acceptance
+        # and this UPDATE holds nothing else.
+        _mark_sent(letter_id, token)
+    finally:
+        _close_quietly(connection)
     return "sent"
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - the message is sent or recorded; QUIT is courtesy
+        log.debug("closing the mail connection failed", exc_info=True)
 
 
 def from_address(practice) -> str:
