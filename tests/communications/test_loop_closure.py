@@ -163,3 +163,19 @@ def test_overdue_worklist_queries_do_not_grow(admin_client, practice, overdue_ca
             set_letter(letter, LetterStatus.FAILED, due_ago=dt.timedelta(days=9))
     assert queries() == one
     assert timezone.now() == NOW
+
+
+def test_the_referrer_board_shows_each_office_loop_rate(admin_client, practice):
+    from analytics.nightly import recompute
+
+    with practice_scope(practice):
+        referral = make_case(practice)
+        step(referral, K.CONSULT_SCHEDULED)
+        (letter,) = letters_of(referral)
+        set_letter(
+            letter, LetterStatus.SENT, due_ago=dt.timedelta(days=5), sent_after=dt.timedelta(0)
+        )
+        recompute(practice, timezone.localdate())
+    html = admin_client.get(reverse("referrer_board")).content.decode()
+    assert "Loop closed" in html
+    assert 'data-testid="loop-rate"><span title="1 of 1 referrals">100%</span>' in html
