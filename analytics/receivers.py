@@ -9,6 +9,7 @@ from django.dispatch import receiver
 
 from practices.models import Practice
 from practices.scoping import practice_scope
+from referrals.office_services import office_health_requested
 from referrals.signals import milestone_recorded, office_activity_changed
 
 from .rollups import rebuild_rollups
@@ -35,3 +36,20 @@ def refresh_rollups_on_milestone(sender, referral, event, historical=False, **kw
 @receiver(office_activity_changed)
 def refresh_rollups_on_bulk_change(sender, practice_id, office_ids, **kwargs):
     _refresh_later(practice_id, office_ids)
+
+
+@receiver(office_health_requested)
+def answer_office_health(sender, offices, **kwargs):
+    """The office list's Health column: each office's status in the latest nightly run."""
+    from django.db.models import Max
+
+    from .choices import ReferrerStatus
+    from .models import ReferrerSnapshot
+
+    latest = ReferrerSnapshot.objects.aggregate(day=Max("as_of"))["day"]
+    if latest is None:
+        return {}
+    rows = ReferrerSnapshot.objects.filter(
+        as_of=latest, office_id__in=[o.pk for o in offices]
+    ).values_list("office_id", "status")
+    return {office_id: (status, ReferrerStatus(status).label) for office_id, status in rows}
