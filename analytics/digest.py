@@ -2,6 +2,7 @@
 last digest — never one email per alert."""
 
 import datetime as dt
+import hashlib
 
 from django.conf import settings as django_settings
 from django.template.loader import render_to_string
@@ -20,6 +21,18 @@ def digest_recipients(practice: Practice) -> list[str]:
     if recipients:
         return recipients
     return sorted(Membership.objects.filter(role=Role.ADMIN).values_list("user__email", flat=True))
+
+
+def digest_key(as_of: dt.date, alerts: list[Alert]) -> str:
+    """The outbox key of the digest announcing exactly these alerts.
+
+    Keyed by the alerts, not only the date: a second run on the same day ("Recompute now"
+    after the night's run) that raises new alerts gets its own digest instead of finding
+    the first one and marking its alerts announced without sending them. A retry of the
+    same run (same alerts) still finds its row.
+    """
+    ids = ",".join(str(pk) for pk in sorted(a.pk for a in alerts))
+    return f"alert-digest:{as_of.isoformat()}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
 
 
 def queue_digest(practice: Practice, as_of: dt.date):
@@ -42,7 +55,7 @@ def queue_digest(practice: Practice, as_of: dt.date):
     email, _ = queue_email(
         practice,
         kind=EmailKind.ALERT_DIGEST,
-        dedupe_key=f"alert-digest:{as_of.isoformat()}",
+        dedupe_key=digest_key(as_of, pending),
         to=recipients,
         subject=f"{len(pending)} new referrer alert{'s' if len(pending) != 1 else ''} "
         f"— {practice.name}",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_api_keys
+from . import views, views_api_keys, views_settings
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     *views_api_keys.urlpatterns,
+    *views_settings.urlpatterns,
 ]

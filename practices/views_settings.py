@@ -1,0 +1,78 @@
+"""Settings → Referrer health & alerts: status thresholds, both decline rules, who gets the
+nightly digest and when it runs, the practice's case value. Practice administrators only.
+
+Saving changes the rules from the next nightly run; "Recompute now" queues the practice's
+recompute for its local today, so the board and the alerts follow at once.
+"""
+
+from django.contrib import messages
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_POST
+
+from .forms import ReferrerHealthSettingsForm
+from .models import Role, settings_for
+from .permissions import practice_required
+
+SETTINGS_MANAGERS = frozenset({Role.ADMIN})
+
+
+@practice_required(roles=SETTINGS_MANAGERS)
+def referrer_health_settings(request):
+    practice = request.practice
+    instance = settings_for(practice)
+    if request.method == "POST":
+        form = ReferrerHealthSettingsForm(request.POST, instance=instance, practice=practice)
+        if form.is_valid():
+            form.save()
+            messages.success(
+                request,
+                "Referrer-health settings saved. They apply from the next nightly run, "
+                "or now if you recompute.",
+            )
+            return redirect(reverse("referrer_health_settings") + "?saved=1")
+    else:
+        form = ReferrerHealthSettingsForm(instance=instance, practice=practice)
+    context = {
+        "form": form,
+        "saved": request.GET.get("saved") == "1" and request.method == "GET",
+        "today": timezone.localdate(),
+        "recipients": instance.recipient_list,
+    }
+    return render(
+        request,
+        "practices/settings_referrer_health.html",
+        context,
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@practice_required(roles=SETTINGS_MANAGERS)
+def referrer_health_recompute(request):
+    # Imported here: practices sits below analytics (DESIGN.md); only this view reaches up.
+    from analytics.tasks import recompute_practice
+
+    # The practice's own date (the middleware has entered its time zone), not the server's.
+    today = timezone.localdate()
+    practice_id = request.practice.pk
+    transaction.on_commit(lambda: recompute_practice.delay(practice_id, today.isoformat()))
+    messages.success(
+        request,
+        f"Recompute queued for {date_format(today, 'M j, Y')}. The referrer board and the "
+        "alerts update in a minute or two; new alerts go out in one digest.",
+    )
+    return redirect("referrer_health_settings")
+
+
+urlpatterns = [
+    path("settings/referrer-health/", referrer_health_settings, name="referrer_health_settings"),
+    path(
+        "settings/referrer-health/recompute/",
+        referrer_health_recompute,
+        name="referrer_health_recompute",
+    ),
+]
