@@ -458,6 +458,9 @@ def test_today_defaults_to_the_practice_local_date(db):
         assert not MilestoneEvent.objects.filter(occurred_at__date__gte=dt.date(2026, 3, 14))
 
 
-def test_a_bad_date_is_refused_with_a_clear_message(db):
-    with pytest.raises(CommandError, match="--today"):
+def test_bad_flags_are_refused_with_a_clear_message(db):
+    with pytest.raises(CommandError, match="--today: '15/03/2026' is not a date"):
         call_command("seed_demo", "--today", "15/03/2026", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="--offices: '0' is not a whole number"):
+        call_command("seed_demo", "--offices", "0", stdout=io.StringIO())
+    assert not Practice.objects.exists()

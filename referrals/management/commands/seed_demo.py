@@ -6,6 +6,7 @@ manage.py seed_demo --if-empty           # what `make run` calls: only on an emp
 manage.py seed_demo --practices 5 --offices 60 --years 10   # a benchmark tenant set
 """
 
+import argparse
 import datetime as dt
 import time
 
@@ -19,7 +20,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--today: '{value}' is not a date like 2026-03-31.") from None
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date like 2026-03-31.") from None
 
 
 def _positive(value: str) -> int:
@@ -28,7 +29,7 @@ def _positive(value: str) -> int:
     except ValueError:
         number = 0
     if number < 1:
-        raise CommandError(f"'{value}' is not a whole number of at least 1.")
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of at least 1.")
     return number
 
 
