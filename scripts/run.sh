@@ -35,6 +35,10 @@ echo "==> migrating the database"
 
 echo "==> seeding the demo practice (only on an empty database; the first time takes a while)"
 "$PY" manage.py seed_demo --if-empty
+# Referrer health as of today, so the board and alerts are not empty before the first night
+# (idempotent for a day: alerts are not raised twice).
+echo "==> computing referrer health as of today"
+"$PY" manage.py compute_referrer_scores
 
 # Where the embedded default keeps its files, whether static files must be collected
 # (DEBUG serves them from the source folders), and who can log in.
