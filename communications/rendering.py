@@ -16,6 +16,7 @@ import datetime as dt
 import html as html_lib
 import mimetypes
 import re
+import threading
 from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -417,21 +418,28 @@ def _url_fetcher():
     return URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
 
 
-@cache
-def _pdf_setup():
-    """What every PDF shares, made once per process: the font configuration (finding and
-    loading the fonts was half the time of a naive call) and the parsed stylesheet."""
-    from weasyprint import CSS
-    from weasyprint.text.fonts import FontConfiguration
+_pdf_state = threading.local()
 
-    font_config = FontConfiguration()
-    return font_config, CSS(string=letter_css(), font_config=font_config)
+
+def _pdf_setup():
+    """What every PDF shares, made once per thread: the font configuration (finding and
+    loading the fonts was a quarter of a naive call's time) and the parsed stylesheet. Per
+    thread because WeasyPrint does not promise that its Pango font map may be shared
+    between threads (a worker process has one thread; a threaded web server several)."""
+    if not hasattr(_pdf_state, "setup"):
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = FontConfiguration()
+        _pdf_state.setup = (font_config, CSS(string=letter_css(), font_config=font_config))
+    return _pdf_state.setup
 
 
 def pdf_from_html(document_html: str) -> bytes:
-    """The PDF of a letter document. Measured in bench/letter_pdf.py: fonts and the
-    stylesheet are set up once per process; fonts stay subsetted and unhinted (WeasyPrint's
-    defaults: whole fonts made files 20x bigger and were slower, not faster)."""
+    """The PDF of a letter document. Measured in bench/letter_pdf.py: the fonts and the
+    stylesheet are set up once (the document's inline copy of the stylesheet is dropped for
+    the parsed one); fonts stay subsetted and unhinted, WeasyPrint's defaults (whole fonts
+    made files 20x bigger and were slower, not faster)."""
     from weasyprint import HTML
 
     font_config, stylesheet = _pdf_setup()

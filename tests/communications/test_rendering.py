@@ -240,3 +240,12 @@ def test_rendering_a_letter_reads_the_database_a_few_times(letters, django_asser
     letter = Letter.objects.get(pk=letters[LetterKind.POSTOP_UPDATE].pk)
     with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(10):
         render_letter(letter)
+
+
+def test_the_pdf_uses_the_parsed_stylesheet_instead_of_the_inline_copy(letters):
+    with time_machine.travel(NOW, tick=False):
+        document = render_letter(letters[LetterKind.CONSULT_COMPLETED]).html
+    # The document carries the stylesheet verbatim (it must stand alone in a browser), so
+    # pdf_from_html can find it and use its parsed copy.
+    assert f"<style>{rendering.letter_css()}</style>" in document
+    assert "@page" in rendering.letter_css()
