@@ -167,6 +167,7 @@ def recompute(
     if raise_alerts:
         alerts.wake_snoozed(as_of)
         new_alerts = _raise_alerts(practice, as_of, snapshots, previous, offices)
+        new_alerts += _raise_overdue_letter_alerts(practice, as_of, offices)
         # The digest row is written in this transaction: the alerts and their announcement
         # commit together or not at all.
         queue_digest(practice, as_of)
@@ -213,6 +214,35 @@ def _raise_alerts(practice, as_of, snapshots, previous, names) -> list[Alert]:
             )
         else:
             continue
+        if alert is not None:
+            raised.append(alert)
+    return raised
+
+
+def _raise_overdue_letter_alerts(practice, as_of, names) -> list[Alert]:
+    """One open alert per office whose GP letters are overdue (the loop left open)."""
+    from collections import Counter
+    from zoneinfo import ZoneInfo
+
+    from communications.loop_closure import overdue_letters
+
+    end_of_day = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=ZoneInfo(practice.time_zone))
+    days = settings_for(practice).loop_closure_days
+    per_office = Counter(overdue_letters(practice, end_of_day).values_list("office_id", flat=True))
+    raised = []
+    for office_id, count in sorted(per_office.items()):
+        name = names.get(office_id)
+        if name is None:  # archived office
+            continue
+        alert = alerts.raise_alert(
+            practice,
+            kind=AlertKind.LETTER_OVERDUE,
+            office_id=office_id,
+            opened_on=as_of,
+            title=f"Letters overdue to {name}",
+            detail=f"{count} letter{'s' if count != 1 else ''} due more than {days} days ago "
+            "not sent yet.",
+        )
         if alert is not None:
             raised.append(alert)
     return raised

@@ -179,3 +179,17 @@ def test_the_referrer_board_shows_each_office_loop_rate(admin_client, practice):
     html = admin_client.get(reverse("referrer_board")).content.decode()
     assert "Loop closed" in html
     assert 'data-testid="loop-rate"><span title="1 of 1 referrals">100%</span>' in html
+
+
+def test_the_nightly_job_opens_one_overdue_letter_alert_per_office(practice, overdue_case):
+    from analytics.choices import AlertKind
+    from analytics.models import Alert
+    from analytics.nightly import recompute
+
+    with practice_scope(practice):
+        recompute(practice, NOW.date())
+        recompute(practice, NOW.date() + dt.timedelta(days=1))
+        alert = Alert.objects.get(kind=AlertKind.LETTER_OVERDUE)
+        assert alert.office_id == overdue_case.referring_office_id
+        assert alert.detail == "1 letter due more than 3 days ago not sent yet."
+        assert "Robin" not in alert.title + alert.detail  # no PHI in alerts
