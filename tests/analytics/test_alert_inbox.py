@@ -179,6 +179,15 @@ def test_an_alert_without_an_office_is_listed_without_a_link(admin_client, pract
     assert 'data-testid="alert-office"' not in response.content.decode()
 
 
+def test_a_failed_letter_alert_links_to_that_offices_failed_letters(
+    admin_client, practice, offices
+):
+    office = offices["Oak Dental"]
+    raise_(practice, office, AlertKind.LETTER_FAILED, "Consult scheduled letter to Oak failed")
+    html = admin_client.get(URL, {"kind": "letter_failed"}).content.decode()
+    assert f'href="/letters/?status=failed&amp;office={office.pk}"' in html
+
+
 def test_htmx_gets_the_inbox_fragment_only(admin_client, inbox):
     response = admin_client.get(URL, {"state": "resolved"}, **HTMX)
     html = response.content.decode()
