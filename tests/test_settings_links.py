@@ -13,7 +13,7 @@ import pytest
     ],
 )
 def test_the_import_is_linked_from_settings_for_those_who_may_import(
-    client, request, user_fixture, shown
+    db, client, request, user_fixture, shown
 ):
     client.force_login(request.getfixturevalue(user_fixture))
     html = client.get("/settings/").content.decode()
