@@ -46,3 +46,70 @@ def recompute_practice(practice_id: int, as_of: str) -> dict:
     with practice_scope(practice):
         result = recompute(practice, dt.date.fromisoformat(as_of))
     return {"offices": len(result.snapshots), "new_alerts": len(result.new_alerts)}
+
+
+# --- monthly review and quarterly report emails ----------------------------------------
+
+
+@shared_task
+def schedule_report_emails(now_iso: str | None = None) -> int:
+    """Hourly: queue the monthly review (and, when a quarter begins, the quarterly report)
+    of every practice whose local first-of-the-month morning has come.
+
+    Only periods without an outbox row are queued; the send task checks again, and the
+    outbox's unique key settles two runs at once, so nothing is sent twice.
+    """
+    # Imported here: this section is appended to the module, whose imports stay as they are.
+    from communications.models import EmailKind, OutgoingEmail
+
+    from . import report_emails
+
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    queued = 0
+    for practice in Practice.objects.only("pk", "time_zone").iterator():
+        local = now.astimezone(ZoneInfo(practice.time_zone))
+        if not report_emails.in_report_days(local):
+            continue  # most hours of most days: no query at all
+        due = report_emails.due_reports(local, report_emails.report_hour(settings_for(practice)))
+        if not due:
+            continue
+        keys = {report_emails.dedupe_key(kind, period): (kind, period) for kind, period in due}
+        with practice_scope(practice):
+            written = set(
+                OutgoingEmail.objects.filter(dedupe_key__in=list(keys)).values_list(
+                    "dedupe_key", flat=True
+                )
+            )
+        for key, (kind, period) in keys.items():
+            if key in written:
+                continue
+            if kind == EmailKind.MONTHLY_REVIEW:
+                send_monthly_review.delay(practice.pk, period.isoformat(), local.date().isoformat())
+            else:
+                send_quarterly_report.delay(practice.pk, period.isoformat())
+            queued += 1
+    return queued
+
+
+@shared_task(acks_late=True)
+def send_monthly_review(practice_id: int, month: str, today: str) -> int | None:
+    """Write the monthly review of ``month`` (an ISO date, its first day) to the outbox."""
+    from .report_emails import queue_monthly_review
+
+    practice = Practice.objects.get(pk=practice_id)
+    with practice_scope(practice), timezone.override(practice.time_zone):
+        email = queue_monthly_review(
+            practice, dt.date.fromisoformat(month), today=dt.date.fromisoformat(today)
+        )
+    return email.pk if email else None
+
+
+@shared_task(acks_late=True)
+def send_quarterly_report(practice_id: int, quarter: str) -> int | None:
+    """Write the quarterly report of the quarter starting ``quarter`` to the outbox."""
+    from .report_emails import queue_quarterly_report
+
+    practice = Practice.objects.get(pk=practice_id)
+    with practice_scope(practice), timezone.override(practice.time_zone):
+        email = queue_quarterly_report(practice, dt.date.fromisoformat(quarter))
+    return email.pk if email else None

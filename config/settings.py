@@ -290,4 +290,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweeper": {"task": "communications.tasks.sweep_outbox", "schedule": 60},
     # GP letters: stuck sends requeued, post-op updates queued on their morning, retries.
     "letter-sweeper": {"task": "communications.tasks.sweep_letters", "schedule": 60},
+    # Monthly referrer review and quarterly report: checks each practice's local date and
+    # hour; one outbox row per period.
+    "report-emails": {"task": "analytics.tasks.schedule_report_emails", "schedule": 60 * 60},
 }
