@@ -483,3 +483,14 @@ def test_queries_stay_flat_with_the_number_of_offices(
         assert admin_client.get(PAGE, {"report": slug, "period": "quarter"}).status_code == 200
     with django_assert_max_num_queries(4):
         assert admin_client.get(reverse("report_csv", args=[slug])).status_code == 200
+
+
+@pytest.mark.parametrize("slug", ["referral-volume", "case-acceptance", "rolling-trend"])
+def test_a_practice_without_referrals_gets_empty_reports(admin_client, slug):
+    html = admin_client.get(PAGE, {"report": slug}).content.decode()
+    assert "No referrals match these filters." in html or "No consults" in html
+    rows = csv_rows(admin_client.get(reverse("report_csv", args=[slug])))
+    assert len(rows) >= 1
+    assert "Lakeside Oral Surgery" in pdf_text(
+        admin_client.get(reverse("report_pdf", args=[slug])).content
+    )
