@@ -46,7 +46,10 @@ def maple(practice):
 
 @pytest.fixture
 def birch(practice):
-    return OfficeFactory(practice=practice, name="Birch Street Dentistry", zip_code="02420")
+    # A phone of its own: the factory's 555-01NN numbers repeat every 100 offices.
+    return OfficeFactory(
+        practice=practice, name="Birch Street Dentistry", zip_code="02420", phone="555-0700"
+    )
 
 
 @pytest.fixture
