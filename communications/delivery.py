@@ -76,7 +76,24 @@ def deliver_letter(letter_id: int) -> str:
         _mark_sent(letter_id, token)
     finally:
         _close_quietly(connection)
+    _resolve_failure_alert(letter)
     return "sent"
+
+
+def _resolve_failure_alert(letter: Letter) -> None:
+    """A letter that failed and was then resent successfully closes its own alert. Best
+    effort, after the letter is marked sent: it must never put the send in doubt."""
+    from analytics.alerts import UNRESOLVED, resolve
+    from analytics.choices import AlertKind
+    from analytics.models import Alert
+
+    try:
+        for alert in Alert.objects.filter(
+            kind=AlertKind.LETTER_FAILED, subject_key=f"letter:{letter.pk}", state__in=UNRESOLVED
+        ):
+            resolve(alert, by=None, note="The letter was resent and delivered.")
+    except DatabaseError:
+        log.exception("letter %s sent; its failure alert could not be resolved", letter.pk)
 
 
 def _close_quietly(connection) -> None:

@@ -280,6 +280,24 @@ def test_a_refused_recipient_fails_the_letter_and_opens_one_alert(letter, smtp_s
         assert phi not in alert.title + alert.detail
 
 
+def test_a_successful_resend_resolves_the_failure_alert(
+    letter, smtp_server, django_capture_on_commit_callbacks
+):
+    from analytics.choices import AlertState
+    from communications.letters import resend
+
+    smtp_server.refuse_recipients("550 5.1.1 no such user")
+    assert send(letter) == "failed"
+    smtp_server.accept()
+    with django_capture_on_commit_callbacks():
+        resend(letter)
+    assert send(letter) == "sent"
+    (alert,) = Alert.objects.filter(kind=AlertKind.LETTER_FAILED)
+    assert alert.state == AlertState.RESOLVED
+    assert alert.resolution_note == "The letter was resent and delivered."
+    assert len(smtp_server.messages) == 1
+
+
 def test_a_rejected_message_fails_too(letter, smtp_server):
     smtp_server.refuse_data("554 5.7.1 message rejected")
     assert send(letter) == "failed"
