@@ -33,6 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# The file's columns are the importer's own (importing them needs no Django setup).
+from referrals.importing.vocabulary import COLUMNS  # noqa: E402
+
 SOURCE_SPELLINGS = {
     "doctor": ["doctor", "Dr", "dentist", "GP", "General Dentist"],
     "specialist": ["specialist", "Periodontist", "orthodontist"],
@@ -66,23 +69,6 @@ OFFICE_WORDS = ["Maple", "Cedar", "Harbor", "Oak", "Pine", "River", "Lake", "Hil
 OFFICE_KINDS = ["Dental", "Family Dentistry", "Dental Care", "Smiles", "Dental Group"]
 FIRST = ["Ann", "Bob", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ivy", "Jo", "Kai", "Lu", "Mo"]
 LAST = ["Lee", "Ray", "Oh", "Fox", "Kim", "Diaz", "Shah", "Nash", "Cole", "Park", "Webb", "Tran"]
-COLUMNS = [
-    "chart_number",
-    "patient_first_name",
-    "patient_last_name",
-    "patient_dob",
-    "referral_date",
-    "source_type",
-    "referring_office",
-    "referring_provider",
-    "office_zip",
-    "case_type",
-    "consult_date",
-    "decision",
-    "decision_date",
-    "surgery_date",
-    "production",
-]
 
 
 def generate(path: Path, rows: int, seed: int = 42) -> None:

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
+from ..bulk_sql import backend_adapter
+
 # Reserved ids are fetched this many at a time on PostgreSQL.
 ID_BLOCK = 5000
 
@@ -108,7 +110,7 @@ class RowWriter:
         self.adapters = [
             (i, adapter)
             for i, name in enumerate(varying)
-            if (adapter := _adapter(by_name[name])) is not None
+            if (adapter := backend_adapter(by_name[name])) is not None
         ]
         qn = connection.ops.quote_name
         table = qn(model._meta.db_table)
@@ -135,16 +137,3 @@ class RowWriter:
                         copy.write_row(row)
             else:
                 cursor.executemany(self.insert_sql, list(rows))
-
-
-def _adapter(field: models.Field):
-    """How the backend wants a varying value of this field (None: as it is)."""
-    ops = connection.ops
-    if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
-    if isinstance(field, models.DateField):
-        return ops.adapt_datefield_value
-    if isinstance(field, models.DecimalField):
-        digits, places = field.max_digits, field.decimal_places
-        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
-    return None

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from django.db import connection, models
 from django.utils import timezone
 
+from ..bulk_sql import backend_adapter
+
 
 class RowInserter:
     def __init__(self, model: type[models.Model], varying: Sequence[str], fixed: dict):
@@ -33,7 +35,7 @@ class RowInserter:
             if f.attname in self.varying:
                 index = self.varying.index(f.attname)
                 layout.append((True, index))
-                adapter = _adapter(f, ops)
+                adapter = backend_adapter(f)
                 if adapter is not None:
                     self.adapters.append((index, adapter))
                 continue
@@ -114,15 +116,3 @@ class RowInserter:
                 )
                 ids.extend(pk for (pk,) in cursor.fetchall())
         return ids
-
-
-def _adapter(field: models.Field, ops) -> Callable | None:
-    kind = field.get_internal_type()
-    if kind == "DateTimeField":
-        return ops.adapt_datetimefield_value
-    if kind == "DateField":
-        return ops.adapt_datefield_value
-    if kind == "DecimalField":
-        digits, places = field.max_digits, field.decimal_places
-        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
-    return None
