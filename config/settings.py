@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally: no CDN at run time
     "django_filters",
+    "pgtrigger",
     "practices",
     "referrals",
     "communications",

@@ -3,9 +3,11 @@
 from decimal import Decimal
 from zoneinfo import available_timezones
 
+import pgtrigger
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django_scopes import ScopedManager
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in available_timezones() if "/" in tz)
@@ -98,6 +100,10 @@ class Membership(models.Model):
         max_length=60, blank=True, help_text="After the name on a letter, e.g. 'DDS, MD'."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A deactivated member keeps their history (audit log, letters they signed) but can no
+    # longer work in the practice; their sessions are ended when they are deactivated.
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(practice="practice")
 
@@ -140,6 +146,11 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class TwoFactorPolicy(models.TextChoices):
+    ADMINS = "admins", "Practice administrators"
+    ALL_STAFF = "all_staff", "All staff"
 
 
 class PracticeSettings(models.Model):
@@ -237,6 +248,21 @@ class PracticeSettings(models.Model):
     )
     logo = models.ImageField(upload_to="logos/", blank=True)
 
+    # Accounts and sessions
+    two_factor_required_for = models.CharField(
+        "require two-factor for",
+        max_length=20,
+        choices=TwoFactorPolicy.choices,
+        default=TwoFactorPolicy.ADMINS,
+        help_text="Who must enrol a second factor before using the practice.",
+    )
+    idle_logout_minutes = models.PositiveSmallIntegerField(
+        "log out after idle minutes",
+        default=15,
+        validators=[MinValueValidator(2), MaxValueValidator(480)],
+        help_text="A session with no activity for this long is ended (warned a minute before).",
+    )
+
     # Claimed with a conditional UPDATE by the hourly scheduler, so each practice's nightly
     # recompute is queued once per local day however many beats or schedulers run.
     last_nightly_on = models.DateField(null=True, blank=True, editable=False)
@@ -267,3 +293,142 @@ def settings_for(practice: Practice) -> PracticeSettings:
     except PracticeSettings.DoesNotExist:
         obj, _ = PracticeSettings.objects.with_scopes_disabled().get_or_create(practice=practice)
         return obj
+
+
+class Invitation(models.Model):
+    """An admin's invitation of a person, by email, to join the practice with a role.
+
+    Only a SHA-256 of the one-time token is stored; the link in the email carries the
+    token itself. Accepting sets the password (and two-factor when the practice requires
+    it) and creates the Membership.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_surgeon = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["practice", "created_at"], name="invitation_practice")]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.practice}"
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )
+
+
+class AuditAction(models.TextChoices):
+    # Patient data
+    VIEWED = "viewed", "Viewed"
+    LISTED = "listed", "Listed"
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    EXPORTED = "exported", "Exported"
+    DOWNLOADED = "downloaded", "Downloaded"
+    PRINTED = "printed", "Printed"
+    DELETED = "deleted", "Deleted"
+    IMPORTED = "imported", "Imported"
+    # Accounts
+    LOGIN = "login", "Logged in"
+    LOGOUT = "logout", "Logged out"
+    IDLE_LOGOUT = "idle_logout", "Logged out when idle"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    LOCKED_OUT = "locked_out", "Locked out"
+    UNLOCKED = "unlocked", "Unlocked"
+    PASSWORD_CHANGED = "password_changed", "Changed password"
+    PASSWORD_RESET = "password_reset", "Reset password"
+    MFA_ENABLED = "mfa_enabled", "Turned two-factor on"
+    MFA_DISABLED = "mfa_disabled", "Turned two-factor off"
+    MFA_FAILED = "mfa_failed", "Failed two-factor code"
+    RECOVERY_CODES = "recovery_codes", "Recovery codes generated or used"
+    INVITED = "invited", "Invited a person"
+    INVITATION_ACCEPTED = "invitation_accepted", "Accepted an invitation"
+    ROLE_CHANGED = "role_changed", "Changed a role"
+    DEACTIVATED = "deactivated", "Deactivated a member"
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "Person"
+    API_KEY = "api_key", "API key"
+    STATUS_TOKEN = "status_token", "GP status link"
+    SYSTEM = "system", "System"
+    ANONYMOUS = "anonymous", "Unknown person"
+
+
+class AuditEntry(models.Model):
+    """One look at, or change of, patient data, or one account event. Append-only.
+
+    Written with one INSERT by ``practices.audit.record``; on PostgreSQL a trigger refuses
+    UPDATE and DELETE. Carries ids and labels, never patient names, dates of birth or notes.
+    ``practice`` is empty only for account events that belong to no practice (a failed login
+    for an unknown address).
+    """
+
+    practice = models.ForeignKey(
+        Practice,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    # No database constraint: users and patients are never deleted through this table, and
+    # an append-only log must not make their deletion cascade into it.
+    actor_user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.BigIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["practice", "at"], name="audit_practice_at"),
+            models.Index(fields=["practice", "patient_id", "at"], name="audit_practice_patient"),
+            models.Index(fields=["practice", "actor_user", "at"], name="audit_practice_actor"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="audit_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
