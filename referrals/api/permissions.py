@@ -24,6 +24,15 @@ def required_action(view, method: str) -> Action | None:
     return entry
 
 
+def handles(view, method: str) -> bool:
+    """Whether ``view`` has a handler for ``method`` (a viewset: in its action map)."""
+    method = method.lower()
+    action_map = getattr(view, "action_map", None)
+    if action_map is not None:
+        return method in action_map or (method == "head" and "get" in action_map)
+    return method in view.http_method_names and hasattr(view, method)
+
+
 class HasPracticeApiKey(BasePermission):
     message = "Send a practice API key as 'Authorization: Bearer <key>'."
 
@@ -32,6 +41,8 @@ class HasPracticeApiKey(BasePermission):
         # that may not do this, 403.
         if not isinstance(request.auth, ApiKey):
             return False
+        if not handles(view, request.method):
+            return True  # nothing to protect: the view answers 405 Method Not Allowed
         action = required_action(view, request.method)
         if action is None or not allows(API_KEY, action):
             self.message = "An API key may not do this."
