@@ -149,6 +149,25 @@ def test_role_gets_what_the_table_grants(client, world, name, role):
     assert _leaks(_text(response), world.theirs) == []
 
 
+def test_a_practices_own_pages_show_its_identifying_strings(client, world):
+    # Guards the "never their data" checks: the strings they look for do show on pages.
+    ours = world.ours
+    client.force_login(ours.members[Role.ADMIN])
+    seen = set()
+    for name in ("referral_detail", "online_inbox_item", "import_detail", "outreach_list"):
+        spec = ROUTES[name]
+        text = _text(_request(client, "GET", url_of(name, spec, ours), spec, ours))
+        seen |= {s for s in ours.identifying if s in text}
+    assert seen >= {
+        "Lakeside Oral Surgery",
+        "Lakeside Family Dental",
+        "Lakesidepatient",
+        "Lakesidedoc",
+        "Lakesideonline",
+        "Lakeside-history.csv",
+    }
+
+
 # --- isolation ------------------------------------------------------------------------------
 
 
