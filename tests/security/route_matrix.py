@@ -18,7 +18,14 @@ from practices.access import Action
 from referrals.api.permissions import required_action as api_required_action
 
 from .route_world import Objects
-from .routes import ADMIN_OBJECTS, ADMIN_PAGES_WITHOUT_OBJECT, PUBLIC, ROUTES, Route
+from .routes import (
+    ADMIN_OBJECTS,
+    ADMIN_PAGES_WITHOUT_OBJECT,
+    PUBLIC,
+    PUBLIC_PREFIXES,
+    ROUTES,
+    Route,
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ def uncovered(urlconf=None) -> list[str]:
             problems.append(f"admin model {model.__name__}: add it to routes.ADMIN_OBJECTS")
     for pattern in url_patterns(urlconf):
         key = pattern.key
-        if key in PUBLIC:
+        if key in PUBLIC or any(pattern.route.startswith(p) for p in PUBLIC_PREFIXES):
             continue
         if is_admin(key):
             if key not in admin_table:

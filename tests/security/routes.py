@@ -220,6 +220,11 @@ PUBLIC: dict[str, str] = {
     "admin/(?P<url>.*)$": "unknown admin paths: a redirect to add a slash, or a 404",
 }
 
+# Whole families of public routes by path prefix, each with its reason (e.g. a login
+# library's own pages about the person's own account, which hold no practice data).
+# Prefer naming routes one by one in PUBLIC: a prefix lets a future route in without review.
+PUBLIC_PREFIXES: dict[str, str] = {}
+
 # --- the Django admin (support staff, is_staff): each registered model's object ------
 ADMIN_OBJECTS: dict[type, str | None] = {
     Practice: "practice",
