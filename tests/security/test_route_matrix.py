@@ -19,8 +19,9 @@ that is rolled back, so a POST that changes something changes it for that test o
 import subprocess
 
 import pytest
+from django.conf import settings
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from practices.access import API_KEY, GRANTS, Action, allows
@@ -47,6 +48,16 @@ class World:
     def __init__(self, ours, theirs):
         self.ours = ours
         self.theirs = theirs
+        # One session per person for the whole module: logging in again for each of the
+        # matrix's hundreds of requests would cost more than the requests.
+        self.sessions = {}
+        for user in [*ours.members.values(), ours.support]:
+            login = Client()
+            login.force_login(user)
+            self.sessions[user.pk] = login.cookies[settings.SESSION_COOKIE_NAME].value
+
+    def login(self, client, user) -> None:
+        client.cookies[settings.SESSION_COOKIE_NAME] = self.sessions[user.pk]
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +148,7 @@ def test_every_api_operation_is_in_the_matrix_with_an_action():
 def test_role_gets_what_the_table_grants(client, world, name, role):
     ours, spec = world.ours, ROUTES[name]
     action = required_action_of(name, spec, ours)
-    client.force_login(ours.members[role])
+    world.login(client, ours.members[role])
     response = _request(client, spec.method, url_of(name, spec, ours), spec, ours)
     if not allows(role, action):
         assert response.status_code == 403, f"{role} may not {action}"
@@ -152,7 +163,7 @@ def test_role_gets_what_the_table_grants(client, world, name, role):
 def test_a_practices_own_pages_show_its_identifying_strings(client, world):
     # Guards the "never their data" checks: the strings they look for do show on pages.
     ours = world.ours
-    client.force_login(ours.members[Role.ADMIN])
+    world.login(client, ours.members[Role.ADMIN])
     seen = set()
     for name in ("referral_detail", "online_inbox_item", "import_detail", "outreach_list"):
         spec = ROUTES[name]
@@ -177,7 +188,7 @@ def test_another_practices_object_is_not_found(client, world, name, role):
     ours, theirs, spec = world.ours, world.theirs, ROUTES[name]
     action = required_action_of(name, spec, ours)
     before = spec.untouched(theirs) if spec.untouched else None
-    client.force_login(ours.members[role])
+    world.login(client, ours.members[role])
     response = _request(client, spec.method, url_of(name, spec, theirs), spec, theirs)
     if not allows(role, action):
         assert response.status_code == 403
@@ -200,7 +211,7 @@ def _money(text: str) -> list[str]:
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
 def test_the_front_desk_sees_no_money_anywhere(client, world, htmx):
     ours = world.ours
-    client.force_login(ours.members[Role.FRONT_DESK])
+    world.login(client, ours.members[Role.FRONT_DESK])
     shown = {}
     for name in GET_ROUTES:
         spec = ROUTES[name]
@@ -213,7 +224,7 @@ def test_the_front_desk_sees_no_money_anywhere(client, world, htmx):
 def test_money_is_on_the_pages_for_the_roles_that_may_see_it(client, world):
     # Guards the test above: the figures it looks for do appear where money is allowed.
     ours = world.ours
-    client.force_login(ours.members[Role.CLINICIAN])
+    world.login(client, ours.members[Role.CLINICIAN])
     for name in ("referral_detail", "referrer_board", "referrer_detail", "outreach_list"):
         spec = ROUTES[name]
         response = _request(client, "GET", url_of(name, spec, ours), spec, ours)
@@ -226,7 +237,7 @@ def test_no_report_export_shows_the_front_desk_money(client, world, kind):
 
     ours = world.ours
     for role, sees_money in ((Role.FRONT_DESK, False), (Role.ADMIN, True)):
-        client.force_login(ours.members[role])
+        world.login(client, ours.members[role])
         shown = set()
         for slug in REPORTS:
             url = reverse(f"report_{kind}", args=[slug])
@@ -281,7 +292,7 @@ def test_api_key_cannot_reach_another_practices_object(client, world, operation)
 @pytest.mark.parametrize("role", ROLES)
 def test_a_logged_in_person_is_no_api_client(client, world, role):
     # The API is key-only: a session (any role, the front desk included) gets nothing.
-    client.force_login(world.ours.members[role])
+    world.login(client, world.ours.members[role])
     for operation in OPERATIONS:
         assert _api_call(client, operation, world.ours, None).status_code == 401, operation
 
@@ -302,7 +313,7 @@ ADMIN = {key: url for key, url in admin_routes().items() if url is not None}
 @pytest.mark.parametrize("role", ROLES)
 def test_practice_roles_are_not_admin_users(client, world, role):
     # The admin is for support staff (is_staff), whatever the practice role.
-    client.force_login(world.ours.members[role])
+    world.login(client, world.ours.members[role])
     for key, url in ADMIN.items():
         response = client.get(url(world.ours))
         assert response.status_code == 302, key
@@ -312,7 +323,7 @@ def test_practice_roles_are_not_admin_users(client, world, role):
 @pytest.mark.parametrize("key", sorted(ADMIN))
 def test_support_staff_see_only_the_practice_they_work_in(client, world, key):
     ours, theirs = world.ours, world.theirs
-    client.force_login(ours.support)
+    world.login(client, ours.support)
     url = ADMIN[key]
     mine = client.get(url(ours))
     # 403: an add or delete the admin refuses; 404: "view on site" of a model that has no
