@@ -1,9 +1,9 @@
 """One object of every kind a route can take, for our practice and for another one.
 
 The route matrix (tests/security/test_route_matrix.py) builds this once per module and
-requests every URL with one practice's objects. Every identifying string of a practice
-begins with its ``tag`` ("Lakeside"/"Hilltop" stand-ins below), so "their data is not in
-the body" is one substring check. Money figures are odd on purpose (98,765.43 of
+requests every URL with one practice's objects. Every name in a practice carries its
+``tag`` ("Lakeside", "Hilltop"), and ``Objects.identifying`` lists those strings, so "their
+data is not in the body" is a substring check. Money figures are odd on purpose (98,765.43 of
 production, 55,555 of revenue at risk, 77,777 of production in the last 12 months,
 1,234,567 of case value) so a page that shows money to the wrong role is caught by
 looking for them.
@@ -124,7 +124,7 @@ def build_practice(tag: str, slug: str) -> Objects:
         members = {}
         for role in STAFF_ROLES:
             user = UserFactory(email=f"{role}@{slug}.test", first_name=tag, last_name=role)
-            membership = MembershipFactory(practice=practice, user=user, role=role)
+            MembershipFactory(practice=practice, user=user, role=role)
             members[role] = user
         support = UserFactory(email=f"support@{slug}.test", is_staff=True)
         MembershipFactory(practice=practice, user=support, role=Role.ADMIN)

@@ -243,4 +243,3 @@ ADMIN_OBJECTS: dict[type, str | None] = {
     # permission on them (403), so there is no other practice's group to reach.
     Group: None,
 }
-ADMIN_PAGES_WITHOUT_OBJECT = ("index", "autocomplete", "app_list")
