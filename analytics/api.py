@@ -7,13 +7,16 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
+from practices.access import Action
 from referrals.api.base import PracticeApiMixin
+from referrals.api.serializers import MoneyFieldsMixin
 
 from .choices import ReferrerStatus
 from .models import ReferrerSnapshot
 
 
-class ReferrerScoreSerializer(serializers.ModelSerializer):
+class ReferrerScoreSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
+    money_fields = ("revenue_at_risk",)
     office = serializers.IntegerField(source="office_id", read_only=True, help_text="Office id.")
     office_name = serializers.CharField(source="office.name", read_only=True)
     monthly_counts = serializers.ListField(
@@ -80,6 +83,7 @@ class ReferrerScoreFilter(filters.FilterSet):
 
 class ReferrerScoreList(PracticeApiMixin, generics.ListAPIView):
     # Offices by outreach priority (highest first), then by name.
+    required_actions = {"get": Action.VIEW_REFERRERS}
     queryset = ReferrerSnapshot.objects.none()
     serializer_class = ReferrerScoreSerializer
     filterset_class = ReferrerScoreFilter

@@ -6,14 +6,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from practices.models import Practice, Role
+from practices.access import Action, roles_allowed
+from practices.models import Practice
 
 from .choices import OutreachKind
 from .models import OutreachLog
-
-# Who may log outreach and work alerts: the people who own GP relationships. Surgeons
-# visit and call referring dentists themselves; the front desk works intake.
-WORKING_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN})
 
 
 class DateInput(forms.DateInput):
@@ -66,9 +63,10 @@ class ResolveForm(forms.Form):
 
 def working_members(practice: Practice):
     """The practice's people who may own an alert, by name."""
+    working_roles = roles_allowed(Action.WORK_ALERTS)
     return (
         get_user_model()
-        .objects.filter(memberships__practice=practice, memberships__role__in=WORKING_ROLES)
+        .objects.filter(memberships__practice=practice, memberships__role__in=working_roles)
         .order_by("first_name", "last_name", "email")
     )
 

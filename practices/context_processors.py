@@ -1,3 +1,4 @@
+from .access import Action, can
 from .middleware import memberships_of
 from .permissions import can_see_revenue
 
@@ -12,4 +13,7 @@ def current_practice(request):
         # Lazily evaluated: only pages that render the switcher pay for the query.
         "user_memberships": lambda: memberships_of(request.user),
         "can_see_revenue": can_see_revenue(request),
+        # What the role may do, by action (practices.access): {% if may.import %}. For
+        # links and sections only; each view checks its own action again.
+        "may": {action.value: can(request, action) for action in Action},
     }

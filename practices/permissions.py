@@ -1,4 +1,9 @@
-"""Role checks for views. Permission checks live in views, never only in templates."""
+"""Access checks for views, read from the one table in ``practices.access``.
+
+Permission checks live in views, never only in templates. Each view names the action it
+needs; the decorator also puts it on the view (``view.required_action``) so the route
+matrix tests can read what every URL requires from the table instead of a second list.
+"""
 
 from functools import wraps
 
@@ -6,15 +11,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
-from .models import Role
-
-ALL_ROLES = frozenset(Role.values)
-# Who may see revenue and production figures: the front desk works intake, not money.
-FINANCIAL_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN})
+from .access import Action, can
 
 
-def practice_required(view=None, *, roles=ALL_ROLES):
-    """Require a logged-in user working in a practice, with one of ``roles``."""
+def practice_required(action: Action):
+    """Require a logged-in user working in a practice whose role may do ``action``."""
+    if not isinstance(action, Action):
+        # A bare @practice_required would silently wrap the view as the "action".
+        raise TypeError("practice_required needs an Action: @practice_required(Action.X)")
 
     def decorator(view_func):
         @wraps(view_func)
@@ -23,14 +27,15 @@ def practice_required(view=None, *, roles=ALL_ROLES):
                 return redirect_to_login(request.get_full_path())
             if request.practice is None:
                 return redirect("pick_practice")
-            if request.role not in roles:
+            if not can(request, action):
                 raise PermissionDenied("Your role does not allow this page.")
             return view_func(request, *args, **kwargs)
 
+        wrapper.required_action = action
         return wrapper
 
-    return decorator(view) if view is not None else decorator
+    return decorator
 
 
 def can_see_revenue(request) -> bool:
-    return request.role in FINANCIAL_ROLES
+    return can(request, Action.VIEW_MONEY)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
 
+from .access import Action
 from .middleware import SESSION_KEY, memberships_of
 from .models import Practice
 from .permissions import practice_required
@@ -82,7 +83,7 @@ def pick_practice(request):
     return render(request, "practices/pick_practice.html", context)
 
 
-@practice_required
+@practice_required(Action.HOME)
 def home(request):
     from referrals.models import Referral, ReferringOffice
 
@@ -106,7 +107,7 @@ SECTIONS = {
 }
 
 
-@practice_required
+@practice_required(Action.HOME)
 def coming_soon(request, section):
     if section not in SECTIONS:
         raise Http404("No such section")

@@ -7,17 +7,16 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from .access import Action, can
 from .api_keys import create_api_key, revoke_api_key
-from .models import ApiKey, Role
+from .models import ApiKey
 from .permissions import practice_required
 
-KEY_MANAGERS = frozenset({Role.ADMIN})
 
-
-@practice_required
+@practice_required(Action.HOME)
 def settings_home(request):
     """The Settings page. Everyone may open it; the API keys section is for admins."""
-    is_admin = request.role in KEY_MANAGERS
+    is_admin = can(request, Action.API_KEYS)
     context = {
         "can_manage_keys": is_admin,
         "active_key_count": (
@@ -29,7 +28,7 @@ def settings_home(request):
 
 # never_cache: the response that shows a new key must not be kept by a browser or proxy.
 @never_cache
-@practice_required(roles=KEY_MANAGERS)
+@practice_required(Action.API_KEYS)
 def api_keys(request):
     created = None
     errors: dict[str, list[str]] = {}
@@ -55,7 +54,7 @@ def api_keys(request):
 
 
 @require_POST
-@practice_required(roles=KEY_MANAGERS)
+@practice_required(Action.API_KEYS)
 def api_key_revoke(request, key_id: int):
     api_key = get_object_or_404(ApiKey, pk=key_id)
     was_active = api_key.is_active

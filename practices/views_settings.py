@@ -13,14 +13,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from .access import Action
 from .forms import ReferrerHealthSettingsForm
-from .models import Role, settings_for
+from .models import settings_for
 from .permissions import practice_required
 
-SETTINGS_MANAGERS = frozenset({Role.ADMIN})
 
-
-@practice_required(roles=SETTINGS_MANAGERS)
+@practice_required(Action.SETTINGS)
 def referrer_health_settings(request):
     practice = request.practice
     instance = settings_for(practice)
@@ -51,7 +50,7 @@ def referrer_health_settings(request):
 
 
 @require_POST
-@practice_required(roles=SETTINGS_MANAGERS)
+@practice_required(Action.RECOMPUTE)
 def referrer_health_recompute(request):
     # Imported here: practices sits below analytics (DESIGN.md); only this view reaches up.
     from analytics.tasks import recompute_practice

@@ -22,13 +22,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from practices.models import Role, settings_for
+from practices.access import Action, can
+from practices.models import settings_for
 from practices.permissions import practice_required
 
 from .. import alerts as alert_services
 from ..choices import AlertKind, AlertState
 from ..forms import (
-    WORKING_ROLES,
     AssignForm,
     ResolveForm,
     SnoozeForm,
@@ -54,11 +54,11 @@ STATE_HELP = {
     AlertState.RESOLVED: "Done, with a note saying how.",
 }
 
-working_required = practice_required(roles=WORKING_ROLES)
+working_required = practice_required(Action.WORK_ALERTS)
 
 
 def can_work(request) -> bool:
-    return request.role in WORKING_ROLES
+    return can(request, Action.WORK_ALERTS)
 
 
 def _office_route() -> str:
@@ -136,7 +136,7 @@ def inbox_context(request, flt: InboxFilter, *, failed: dict | None = None) -> d
         "snooze_default": today + SNOOZE_DEFAULT,
         "failed": failed or {},
         "nightly_hour": settings_for(request.practice).nightly_hour,
-        "is_admin": request.role == Role.ADMIN,
+        "can_change_settings": can(request, Action.SETTINGS),
     }
 
 
@@ -152,7 +152,7 @@ def _render(request, flt: InboxFilter, *, failed=None, done=None, status=200) ->
     return response
 
 
-@practice_required
+@practice_required(Action.VIEW_ALERTS)
 def alert_inbox(request):
     return _render(request, InboxFilter.from_query(request.GET))
 

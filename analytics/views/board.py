@@ -3,8 +3,8 @@
 Both read the nightly snapshots and (for one office) at most three years of monthly
 rollups, so they cost a fixed number of queries whatever the size of the practice or the
 length of its history. Every member of the practice sees them; the front desk without
-money figures (``can_see_revenue``). Logging outreach and working alerts is for the
-people who own GP relationships (``WORKING_ROLES``); recomputing is for administrators.
+money figures (``Action.VIEW_MONEY``). Logging outreach and working alerts is for the
+people who own GP relationships; recomputing is for administrators (``practices.access``).
 """
 
 import datetime as dt
@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from practices.models import Role
+from practices.access import Action, can
 from practices.permissions import can_see_revenue, practice_required
 from referrals.models import Referral, ReferringOffice
 
@@ -30,7 +30,6 @@ from .. import alerts as alert_services
 from .. import queries
 from ..choices import ReferrerStatus
 from ..forms import (
-    WORKING_ROLES,
     AssignForm,
     OutreachForm,
     ResolveForm,
@@ -52,11 +51,12 @@ SYNC_MAX_REFERRALS = 5000
 PENDING_KEY = "referrer_recompute"
 STATUS_CHOICES = dict(ReferrerStatus.choices)
 
-working_required = practice_required(roles=WORKING_ROLES)
+working_required = practice_required(Action.WORK_ALERTS)
+outreach_required = practice_required(Action.LOG_OUTREACH)
 
 
 def can_work(request) -> bool:
-    return request.role in WORKING_ROLES
+    return can(request, Action.WORK_ALERTS)
 
 
 def get_office(office_id: int) -> ReferringOffice:
@@ -133,14 +133,14 @@ def _board_params(request) -> tuple[str, str, str, int]:
     return status, query, sort, page
 
 
-@practice_required
+@practice_required(Action.VIEW_REFERRERS)
 def referrer_board(request):
     as_of = queries.latest_as_of()
     money = can_see_revenue(request)
     context = {
         "as_of": as_of,
         "show_revenue": money,
-        "can_recompute": request.role == Role.ADMIN,
+        "can_recompute": can(request, Action.RECOMPUTE),
         "pending": _pending_recompute(request, as_of),
         "today": timezone.localdate(),
     }
@@ -218,7 +218,7 @@ def _pending_recompute(request, as_of: dt.date | None) -> dict | None:
     }
 
 
-@practice_required(roles={Role.ADMIN})
+@practice_required(Action.RECOMPUTE)
 def referrer_recompute(request):
     """POST: compute referrer health now (in the request for a small practice, else in a
     Celery task). GET (htmx): the progress card, which polls until the snapshots exist."""
@@ -356,7 +356,7 @@ def outreach_context(request, office, form=None, logged=None) -> dict:
         "outreach": queries.office_outreach(office),
         "outreach_form": form or OutreachForm(),
         "outreach_logged": logged,
-        "can_work": can_work(request),
+        "can_log_outreach": can(request, Action.LOG_OUTREACH),
         "today": timezone.localdate(),
     }
 
@@ -383,7 +383,7 @@ def detail_context(request, office, *, outreach_form=None) -> dict:
     }
 
 
-@practice_required
+@practice_required(Action.VIEW_REFERRERS)
 def referrer_detail(request, office_id: int):
     office = get_office(office_id)
     return render(request, "analytics/detail/detail.html", detail_context(request, office))

@@ -2,7 +2,7 @@
 from an office's health page.
 
 Everyone in the practice sees the plan (the front desk without money figures); logging a
-contact is for the people who own GP relationships (``WORKING_ROLES``).
+contact needs ``Action.LOG_OUTREACH`` (the people who own GP relationships).
 """
 
 from django.contrib import messages
@@ -13,17 +13,18 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from practices.access import Action, can
 from practices.permissions import can_see_revenue, practice_required
 
 from .. import queries
 from ..forms import OutreachForm
 from ..outreach import log_outreach
-from .board import can_work, detail_context, get_office, outreach_context, working_required
+from .board import detail_context, get_office, outreach_context, outreach_required
 
 PER_PAGE = 100
 
 
-@practice_required
+@practice_required(Action.VIEW_REFERRERS)
 def outreach_list(request):
     as_of = queries.latest_as_of()
     everyone = request.GET.get("all") == "1"
@@ -31,7 +32,7 @@ def outreach_list(request):
         "as_of": as_of,
         "everyone": everyone,
         "show_revenue": can_see_revenue(request),
-        "can_work": can_work(request),
+        "can_log_outreach": can(request, Action.LOG_OUTREACH),
         "today": timezone.localdate(),
         "rows": [],
         "page": None,
@@ -44,7 +45,7 @@ def outreach_list(request):
 
 
 @require_POST
-@working_required
+@outreach_required
 def referrer_log_outreach(request, office_id: int):
     office = get_office(office_id)
     form = OutreachForm(request.POST)

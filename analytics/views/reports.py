@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from practices.access import Action
 from practices.permissions import can_see_revenue, practice_required
 
 from ..reports import DEFAULT_REPORT, REPORTS, ReportKind
@@ -52,7 +53,7 @@ def _download_url(name: str, kind: ReportKind, filters: ReportFilters) -> str:
     return f"{url}?{query}" if query else url
 
 
-@practice_required
+@practice_required(Action.REPORTS)
 def reports(request):
     slug = request.GET.get("report") or DEFAULT_REPORT
     kind = REPORTS.get(slug) or REPORTS[DEFAULT_REPORT]
@@ -99,7 +100,7 @@ def _download_filters(request) -> ReportFilters | HttpResponseBadRequest:
     return filters
 
 
-@practice_required
+@practice_required(Action.REPORTS)
 def report_csv(request, report: str):
     kind = _report_kind(report)
     filters = _download_filters(request)
@@ -110,7 +111,7 @@ def report_csv(request, report: str):
     return csv_response(kind.file_name(filters, "csv"), header, lines)
 
 
-@practice_required
+@practice_required(Action.REPORTS)
 def report_pdf(request, report: str):
     kind = _report_kind(report)
     filters = _download_filters(request)

@@ -3,10 +3,10 @@ loop, fed here so those pages only include a tag (their views stay as they are).
 
 from django import template
 
+from practices.access import Action, can
 from practices.models import settings_for
 
 from .. import loop_closure, status_links
-from ..views.delivery_log import LINK_ROLES
 
 register = template.Library()
 
@@ -44,7 +44,7 @@ def office_letters(context, office) -> dict:
             : OFFICE_LETTERS_SHOWN + 1
         ]
     )
-    can_link = request is not None and request.role in LINK_ROLES
+    can_link = request is not None and can(request, Action.STATUS_LINKS)
     return {
         **_base(context),
         "office": office,

@@ -20,7 +20,8 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from practices.models import Role, settings_for
+from practices.access import Action
+from practices.models import settings_for
 from practices.permissions import practice_required
 from referrals.models import ReferringOffice
 
@@ -29,7 +30,6 @@ from ..models import Letter, LetterKind, LetterStatus, StatusLink
 
 PER_PAGE = 50
 # Who hands out and revokes GP status links (they open patient data to an outside office).
-LINK_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.FRONT_DESK})
 
 
 def _letters():
@@ -87,7 +87,7 @@ def _filtered(request) -> tuple:
     return rows.order_by("-due_at", "-id"), filters, errors
 
 
-@practice_required
+@practice_required(Action.VIEW_LETTERS)
 @require_GET
 def letter_list(request):
     """All letters of the practice, filtered; the page, or for htmx only the table."""
@@ -117,7 +117,7 @@ def letter_list(request):
     return response
 
 
-@practice_required
+@practice_required(Action.VIEW_LETTERS)
 @require_GET
 def overdue_worklist(request):
     """Referrals with a letter due more than loop_closure_days ago and not sent."""
@@ -157,7 +157,7 @@ def _back(request, letter: Letter) -> str:
     return reverse("referral_detail", args=[letter.referral_id])
 
 
-@practice_required
+@practice_required(Action.SEND_LETTERS)
 @require_http_methods(["GET", "POST"])
 def letter_resend(request, pk: int):
     """Send a letter again. A letter that already went out is only sent again after the
@@ -184,7 +184,7 @@ def letter_resend(request, pk: int):
     return redirect(_back(request, letter))
 
 
-@practice_required
+@practice_required(Action.VIEW_LETTERS)
 @require_GET
 def letter_download(request, pk: int):
     """A letter's PDF as a download (the stored one, or rendered now and stored)."""
@@ -195,7 +195,7 @@ def letter_download(request, pk: int):
     return response
 
 
-@practice_required(roles=LINK_ROLES)
+@practice_required(Action.STATUS_LINKS)
 @require_POST
 def status_link_create(request, office_pk: int):
     """A new status link; its URL is shown on this response only (only a hash is kept)."""
@@ -210,7 +210,7 @@ def status_link_create(request, office_pk: int):
     return response
 
 
-@practice_required(roles=LINK_ROLES)
+@practice_required(Action.STATUS_LINKS)
 @require_POST
 def status_link_revoke(request, pk: int):
     link = get_object_or_404(StatusLink.objects.select_related("office"), pk=pk)

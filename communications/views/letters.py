@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from practices.access import Action
 from practices.permissions import practice_required
 from referrals.choices import LetterChannel
 
@@ -70,7 +71,7 @@ def _print_queue_context(request) -> dict:
     }
 
 
-@practice_required
+@practice_required(Action.VIEW_LETTERS)
 @require_GET
 def print_queue(request):
     """The page, or for htmx (tabs) only the list it swaps in place."""
@@ -85,7 +86,7 @@ def print_queue(request):
     return response
 
 
-@practice_required
+@practice_required(Action.VIEW_LETTERS)
 @require_GET
 def print_queue_pdf(request, pk: int):
     """A letter's PDF, to print or fax (rendered and stored on first use)."""
@@ -98,7 +99,7 @@ def print_queue_pdf(request, pk: int):
     return response
 
 
-@practice_required
+@practice_required(Action.SEND_LETTERS)
 @require_POST
 def print_queue_mark(request, pk: int):
     letter = get_object_or_404(Letter, pk=pk)
@@ -131,7 +132,7 @@ def _row(request, letter: Letter, **extra):
     )
 
 
-@practice_required
+@practice_required(Action.SEND_LETTERS)
 @require_POST
 def print_queue_mark_many(request):
     """Mark the ticked letters done (a batch printed or faxed in one go)."""
@@ -153,7 +154,7 @@ def print_queue_mark_many(request):
     return redirect(_queue_url(channel))
 
 
-@practice_required
+@practice_required(Action.SEND_LETTERS)
 @require_http_methods(["GET", "POST"])
 def print_queue_skip(request, pk: int):
     """Decide a letter will not be printed or faxed, and say why (it stays resendable)."""

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from practices.models import Role, settings_for
+from practices.access import Action
+from practices.models import settings_for
 from practices.permissions import practice_required
 from referrals.models import MilestoneEvent, Referral
 
@@ -25,7 +26,6 @@ from ..rendering import MILESTONE_OF_KIND, pdf_from_html, preview
 from ..sandbox import LETTER_VARIABLES, TemplateRefused, validate_template
 from ..templates_service import reset_template, save_template, template_for
 
-EDITORS = frozenset({Role.ADMIN})
 CASE_CHOICES = 15  # recent cases offered for the preview
 
 
@@ -99,7 +99,7 @@ def _preview(request, kind: LetterKind, subject: str, body: str, case: Referral 
     return rendered, []
 
 
-@practice_required(roles=EDITORS)
+@practice_required(Action.LETTER_TEMPLATES)
 def letter_templates(request):
     saved = {t.kind: t for t in LetterTemplate.objects.select_related("updated_by")}
     kinds = [
@@ -130,7 +130,7 @@ def _editor_context(request, kind, form, case, choices, rendered, errors):
     }
 
 
-@practice_required(roles=EDITORS)
+@practice_required(Action.LETTER_TEMPLATES)
 def letter_template_edit(request, kind):
     kind = _kind(kind)
     choices = _preview_cases(kind)
@@ -160,7 +160,7 @@ def letter_template_edit(request, kind):
 
 
 @require_POST
-@practice_required(roles=EDITORS)
+@practice_required(Action.LETTER_TEMPLATES)
 def letter_template_preview(request, kind):
     """The live preview of unsaved wording: a fragment for htmx, the editor page without."""
     kind = _kind(kind)
@@ -183,7 +183,7 @@ def letter_template_preview(request, kind):
 
 
 @require_POST
-@practice_required(roles=EDITORS)
+@practice_required(Action.LETTER_TEMPLATES)
 def letter_template_preview_pdf(request, kind):
     kind = _kind(kind)
     case = _chosen_case(request.POST.get("case"), _preview_cases(kind))
@@ -201,7 +201,7 @@ def letter_template_preview_pdf(request, kind):
 
 
 @require_POST
-@practice_required(roles=EDITORS)
+@practice_required(Action.LETTER_TEMPLATES)
 def letter_template_reset(request, kind):
     kind = _kind(kind)
     reset_template(request.practice, kind)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from practices.access import API_KEY, Action, allows
 from referrals import services
 from referrals.choices import MilestoneKind
 from referrals.models import (
@@ -282,7 +283,22 @@ class ReferralDetailSerializer(ReferralSerializer):
         return services.allowed_next_steps(referral)
 
 
-class MilestoneEventSerializer(serializers.ModelSerializer):
+class MoneyFieldsMixin:
+    """Drops ``money_fields`` from the output unless the API key's column of the role
+    table allows ``VIEW_MONEY`` (practices.access), like the pages do for the front desk."""
+
+    money_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not allows(API_KEY, Action.VIEW_MONEY):
+            for name in self.money_fields:
+                data.pop(name, None)
+        return data
+
+
+class MilestoneEventSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
+    money_fields = ("production",)
     kind = serializers.ChoiceField(choices=MilestoneKind.choices, read_only=True)
 
     class Meta:

@@ -6,13 +6,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.views.decorators.cache import never_cache
 
-from practices.permissions import ALL_ROLES, practice_required
+from practices.access import Action
+from practices.permissions import practice_required
 
 from ..models import Attachment
 
 
 @never_cache
-@practice_required(roles=ALL_ROLES)
+@practice_required(Action.VIEW_CASES)
 def attachment_file(request, pk):
     # Inside the request's practice scope: another practice's attachment is a 404.
     attachment = get_object_or_404(Attachment, pk=pk)

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from practices.models import Role
+from practices.access import Action
 from practices.permissions import practice_required
 
 from .. import tasks
@@ -26,18 +26,17 @@ from ..importing.pipeline import preview_csv
 from ..importing.vocabulary import COLUMNS
 from ..models import ImportJob
 
-IMPORT_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
 PREVIEW_ROWS = 20
 SHOWN_ERRORS = 200
 
 
-@practice_required(roles=IMPORT_ROLES)
+@practice_required(Action.IMPORT)
 def import_list(request):
     recent = ImportJob.objects.select_related("uploaded_by").order_by("-created_at")[:50]
     return render(request, "referrals/imports/list.html", {"jobs": recent})
 
 
-@practice_required(roles=IMPORT_ROLES)
+@practice_required(Action.IMPORT)
 def import_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -124,7 +123,7 @@ def _progress_context(job: ImportJob) -> dict:
     }
 
 
-@practice_required(roles=IMPORT_ROLES)
+@practice_required(Action.IMPORT)
 def import_detail(request, pk):
     job = _job_or_404(request, pk)
     context = {
@@ -146,7 +145,7 @@ def import_detail(request, pk):
     return render(request, "referrals/imports/detail.html", context)
 
 
-@practice_required(roles=IMPORT_ROLES)
+@practice_required(Action.IMPORT)
 def import_progress(request, pk):
     """The progress fragment the detail page polls every second. When the work is over it
     sends the browser to the detail page, which then shows the preview or the summary."""
@@ -165,7 +164,7 @@ def import_progress(request, pk):
 
 
 @require_POST
-@practice_required(roles=IMPORT_ROLES)
+@practice_required(Action.IMPORT)
 def import_start(request, pk):
     job = _job_or_404(request, pk)
     form = ImportStartForm(request.POST)
@@ -187,7 +186,7 @@ def import_start(request, pk):
     return redirect("import_detail", job.pk)
 
 
-@practice_required(roles=IMPORT_ROLES)
+@practice_required(Action.IMPORT)
 def import_errors(request, pk):
     """The errors as a CSV to fix the file in a spreadsheet (line, column, message)."""
     job = _job_or_404(request, pk)

@@ -15,6 +15,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
+from practices.access import Action
 from practices.permissions import practice_required
 
 from ..forms.intake import IntakeForm, parse_date_of_birth
@@ -31,7 +32,7 @@ def _prefill(params: QueryDict) -> dict:
     return {name: params[name] for name in PREFILL_FIELDS if params.get(name)}
 
 
-@practice_required
+@practice_required(Action.INTAKE)
 @require_http_methods(["GET", "POST"])
 def intake(request):
     if request.method == "POST" and request.POST.get("use_patient"):
@@ -87,7 +88,7 @@ def _fragment_or_page(request, fragment: str, page: str, context: dict):
     return response
 
 
-@practice_required
+@practice_required(Action.INTAKE)
 @require_GET
 def patient_search(request):
     query = (request.GET.get("patient_q") or request.GET.get("q") or "").strip()
@@ -107,7 +108,7 @@ def patient_search(request):
     )
 
 
-@practice_required
+@practice_required(Action.INTAKE)
 @require_GET
 def office_search(request):
     query = (request.GET.get("office_q") or request.GET.get("q") or "").strip()
@@ -134,7 +135,7 @@ def office_search(request):
     )
 
 
-@practice_required
+@practice_required(Action.INTAKE)
 @require_GET
 def duplicate_check(request):
     """The live 'may already be our patient' warning while a new patient is typed in."""

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from practices.models import Role
+from practices.access import Action, can
 from practices.permissions import practice_required
 
 from .. import duplicates
@@ -30,7 +30,6 @@ from ..merging import FILLABLE_FIELDS, MergeRefused, merge_offices, preview_merg
 from ..models import OfficeEvent, Referral, ReferringOffice, ReferringProvider
 from ..office_services import archive_office, office_health, restore_office
 
-MANAGER_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
 PER_PAGE = 100
 RECENT_DAYS = 90
 RECENT_REFERRALS_SHOWN = 20
@@ -47,10 +46,11 @@ SEARCH_NOISE = {"dr", "dr.", "drs", "drs.", "doctor"}
 
 
 def can_manage(request) -> bool:
-    return request.role in MANAGER_ROLES
+    return can(request, Action.MANAGE_OFFICES)
 
 
-manager_required = practice_required(roles=MANAGER_ROLES)
+manager_required = practice_required(Action.MANAGE_OFFICES)
+merger_required = practice_required(Action.MERGE_OFFICES)
 
 
 def _get_office(pk: int) -> ReferringOffice:
@@ -111,7 +111,7 @@ def search_offices(offices, query: str):
     return offices
 
 
-@practice_required
+@practice_required(Action.VIEW_REFERRERS)
 def office_list(request):
     query = request.GET.get("q", "").strip()[:100]
     show = request.GET.get("show", "active")
@@ -144,6 +144,7 @@ def office_list(request):
         "sorts": {key: label for key, (label, _order) in SORTS.items()},
         "recent_days": RECENT_DAYS,
         "can_manage": can_manage(request),
+        "can_merge": can(request, Action.MERGE_OFFICES),
     }
     template = "referrals/offices/list.html"
     if request.htmx and request.htmx.target == "office-results":
@@ -156,7 +157,7 @@ def office_list(request):
 # --- one office -------------------------------------------------------------------------
 
 
-@practice_required
+@practice_required(Action.VIEW_REFERRERS)
 def office_detail(request, pk: int):
     office = _get_office(pk)
     today = timezone.localdate()
@@ -185,6 +186,7 @@ def office_detail(request, pk: int):
         "possible_duplicates": duplicates.duplicates_of(office, keys),
         "channel_gap": channel_gap(office),
         "can_manage": can_manage(request),
+        "can_merge": can(request, Action.MERGE_OFFICES),
         "merge_choices": sorted(
             (k for k in keys if k.id != office.pk), key=lambda k: (k.is_archived, k.name.lower())
         ),
@@ -314,7 +316,7 @@ def provider_edit(request, pk: int, provider_pk: int):
 # --- duplicates and merging -------------------------------------------------------------
 
 
-@manager_required
+@merger_required
 def office_duplicates(request):
     keys = duplicates.office_keys()
     pairs = duplicates.find_duplicates(keys)
@@ -353,7 +355,7 @@ def _int_param(data, name: str) -> int:
         raise Http404(f"No office given as {name}") from None
 
 
-@manager_required
+@merger_required
 @require_http_methods(["GET", "POST"])
 def office_merge(request):
     data = request.POST if request.method == "POST" else request.GET

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
+from practices.access import Action
 from practices.models import Practice
-from practices.permissions import ALL_ROLES, practice_required
+from practices.permissions import practice_required
 from practices.scoping import practice_scope
 
 from .. import online_intake
@@ -28,8 +29,8 @@ logger = logging.getLogger(__name__)
 # a handful a day, a script hundreds a minute.
 SUBMISSION_RATE = "5/10m"
 RATE_WINDOW_MINUTES = 10
-# Every member of the practice may work the inbox: in a small practice anyone answers it.
-INBOX_ROLES = ALL_ROLES
+# Every member of the practice may work the inbox (Action.ONLINE_INBOX): in a small practice
+# anyone answers it.
 THANKS_SESSION_KEY = "online_referral_thanks"
 
 
@@ -110,7 +111,7 @@ def public_thanks(request, practice_slug):
 # --- front desk inbox -------------------------------------------------------------------
 
 
-@practice_required(roles=INBOX_ROLES)
+@practice_required(Action.ONLINE_INBOX)
 def inbox(request):
     handled = request.GET.get("show") == "handled"
     items = OnlineReferral.objects.annotate(attachment_count=Count("attachments"))
@@ -160,14 +161,14 @@ def _get_item(pk):
     )
 
 
-@practice_required(roles=INBOX_ROLES)
+@practice_required(Action.ONLINE_INBOX)
 def inbox_item(request, pk):
     online = _get_item(pk)
     return render(request, "referrals/online/item.html", _item_context(online))
 
 
 @require_POST
-@practice_required(roles=INBOX_ROLES)
+@practice_required(Action.ONLINE_INBOX)
 def accept(request, pk):
     online = _get_item(pk)
     form = AcceptForm(
@@ -200,7 +201,7 @@ def accept(request, pk):
 
 
 @require_POST
-@practice_required(roles=INBOX_ROLES)
+@practice_required(Action.ONLINE_INBOX)
 def reject(request, pk):
     online = _get_item(pk)
     form = RejectForm(request.POST)

@@ -5,12 +5,13 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from practices.access import Action
 from practices.permissions import practice_required
 
 from ..models import Patient
 
 
-@practice_required
+@practice_required(Action.VIEW_PATIENTS)
 @require_GET
 def patient_detail(request, pk: int):
     # Inside the request's practice scope: another practice's patient is a 404.

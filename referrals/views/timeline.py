@@ -1,10 +1,9 @@
 """The case timeline (one referral's journey, with its legal next steps) and the
 coordinator's worklist of open cases.
 
-Who may record what: anyone in the practice may record the scheduling steps (consult or
-surgery booked, no-show, cancelled); the clinical steps (consult completed, treatment
-accepted or declined, surgery completed, post-op visit, closed) need a clinician, a
-coordinator or an administrator. Undoing a step needs the right to record it. Production
+Who may record what comes from the role table (``practices.access``) through
+``referrals.step_permissions``: anyone in the practice records the scheduling steps, the
+clinical steps need ``RECORD_CLINICAL``. Undoing a step needs the right to record it. Production
 figures are shown and asked for only where ``can_see_revenue`` allows.
 """
 
@@ -18,8 +17,8 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from practices.models import Role
-from practices.permissions import ALL_ROLES, can_see_revenue, practice_required
+from practices.access import Action, can
+from practices.permissions import can_see_revenue, practice_required
 
 from .. import services, workflow, worklist
 from ..choices import CLOSED_STATUSES
@@ -27,20 +26,7 @@ from ..choices import MilestoneKind as K
 from ..choices import Status as S
 from ..forms.timeline import STEP_FORMS, UndoForm, add_service_errors
 from ..models import Referral
-
-CLINICAL_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.CLINICIAN})
-STEP_ROLES: dict[str, frozenset[str]] = {
-    K.CONSULT_SCHEDULED: ALL_ROLES,
-    K.SURGERY_SCHEDULED: ALL_ROLES,
-    K.NO_SHOW: ALL_ROLES,
-    K.CANCELLED: ALL_ROLES,
-    K.CONSULT_COMPLETED: CLINICAL_ROLES,
-    K.TREATMENT_ACCEPTED: CLINICAL_ROLES,
-    K.TREATMENT_DECLINED: CLINICAL_ROLES,
-    K.SURGERY_COMPLETED: CLINICAL_ROLES,
-    K.POSTOP_VISIT: CLINICAL_ROLES,
-    K.CLOSED: CLINICAL_ROLES,
-}
+from ..step_permissions import action_for_step
 
 # What a step's button says: a verb where the milestone's name is not one.
 STEP_ACTIONS: dict[str, str] = {
@@ -71,8 +57,9 @@ def step_action(status: str, kind: str) -> str:
     return RESCHEDULE_ACTIONS.get((status, kind)) or STEP_ACTIONS[kind]
 
 
-def may_record(role: str | None, kind: str) -> bool:
-    return role in STEP_ROLES.get(kind, frozenset())
+def may_record(request, kind: str) -> bool:
+    action = action_for_step(kind)
+    return action is not None and can(request, action)
 
 
 def _get_referral(pk: int) -> Referral:
@@ -92,7 +79,7 @@ def _case_context(request, referral: Referral, **extra) -> dict:
         {
             "kind": kind,
             "label": step_action(referral.status, kind),
-            "permitted": may_record(request.role, kind),
+            "permitted": may_record(request, kind),
         }
         for kind in allowed
     ]
@@ -108,7 +95,7 @@ def _case_context(request, referral: Referral, **extra) -> dict:
         "offered_steps": [s for s in steps if s["permitted"]],
         "withheld_steps": [s for s in steps if not s["permitted"]],
         "last_step": last_step,
-        "can_undo": last_step is not None and may_record(request.role, last_step.kind),
+        "can_undo": last_step is not None and may_record(request, last_step.kind),
         "show_production": can_see_revenue(request),
         "is_finished": referral.status in CLOSED_STATUSES,
         "ages": worklist.case_ages(referral),
@@ -133,13 +120,13 @@ def _refused(referral: Referral, kind: str, allowed: list[str]) -> str:
     return str(workflow.IllegalTransition(referral.status, kind, allowed))
 
 
-@practice_required
+@practice_required(Action.VIEW_CASES)
 @require_GET
 def referral_detail(request, pk: int):
     return _render_case(request, _get_referral(pk))
 
 
-@practice_required
+@practice_required(Action.RECORD_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def referral_step(request, pk: int, kind: str):
     """GET: the step's form (htmx: the next-step panel only). POST: record the step."""
@@ -151,7 +138,7 @@ def referral_step(request, pk: int, kind: str):
         return _render_case(
             request, referral, status=CONFLICT, refusal=_refused(referral, kind, allowed)
         )
-    if not may_record(request.role, kind):
+    if not may_record(request, kind):
         raise PermissionDenied("Clinical steps are recorded by clinical staff.")
     form_class = STEP_FORMS[kind]
     show_production = can_see_revenue(request)
@@ -185,7 +172,7 @@ def referral_step(request, pk: int, kind: str):
     return _render_case(request, referral, status=UNPROCESSABLE, open_step=kind, form=form)
 
 
-@practice_required
+@practice_required(Action.RECORD_SCHEDULING)
 @require_http_methods(["GET", "POST"])
 def referral_undo(request, pk: int):
     """Void the latest step (with a reason); it stays on the timeline, struck through."""
@@ -225,7 +212,7 @@ def referral_undo(request, pk: int):
     return _render_case(request, referral, status=UNPROCESSABLE, undo_form=form)
 
 
-@practice_required
+@practice_required(Action.VIEW_CASES)
 @require_GET
 def worklist_view(request):
     """Open cases by stage, with the coordinator's queues; one URL for page and fragment."""

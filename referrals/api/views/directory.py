@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
+from practices.access import Action
 from referrals.models import ReferringOffice, ReferringProvider
 
 from ..base import PracticeApiMixin
@@ -24,6 +25,16 @@ class ListCreateRetrieveUpdateViewSet(
         serializer.save(practice=self.request.practice)
 
 
+# What each operation needs of the API key's column in the role table (practices.access).
+DIRECTORY_ACTIONS = {
+    "list": Action.VIEW_REFERRERS,
+    "retrieve": Action.VIEW_REFERRERS,
+    "create": Action.MANAGE_OFFICES,
+    "update": Action.MANAGE_OFFICES,
+    "partial_update": Action.MANAGE_OFFICES,
+}
+
+
 @extend_schema_view(
     list=extend_schema(summary="List referring offices"),
     create=extend_schema(summary="Create a referring office"),
@@ -36,6 +47,7 @@ class OfficeViewSet(ListCreateRetrieveUpdateViewSet):
     never deleted: set `is_archived` instead. `external_id` is your PMS's id, unique
     within the practice."""
 
+    required_actions = DIRECTORY_ACTIONS
     # An empty placeholder that names the model for the schema; get_queryset is the real one.
     queryset = ReferringOffice.objects.none()
     serializer_class = OfficeSerializer
@@ -55,6 +67,7 @@ class OfficeViewSet(ListCreateRetrieveUpdateViewSet):
 class ProviderViewSet(ListCreateRetrieveUpdateViewSet):
     """The doctors at referring offices. Never deleted: set `is_archived` instead."""
 
+    required_actions = DIRECTORY_ACTIONS
     queryset = ReferringProvider.objects.none()
     serializer_class = ProviderSerializer
     filterset_class = ProviderFilter

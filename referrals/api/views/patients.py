@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from practices.access import Action
 from referrals.models import Patient
 
 from ..filters import PatientFilter
@@ -20,6 +21,14 @@ class PatientViewSet(ListCreateRetrieveUpdateViewSet):
     """The practice's patients. `chart_number` is your PMS's chart number, unique within
     the practice."""
 
+    required_actions = {
+        "list": Action.VIEW_PATIENTS,
+        "retrieve": Action.VIEW_PATIENTS,
+        # Patients are entered with referrals: the same right as intake.
+        "create": Action.INTAKE,
+        "update": Action.INTAKE,
+        "partial_update": Action.INTAKE,
+    }
     queryset = Patient.objects.none()
     serializer_class = PatientSerializer
     filterset_class = PatientFilter

@@ -13,11 +13,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from practices.access import API_KEY, Action, allows
 from referrals import services
 from referrals.models import Referral
 
+from ...step_permissions import action_for_step
 from ..base import PracticeApiMixin
 from ..filters import ReferralFilter
 from ..schema import VALIDATION_ERROR
@@ -81,6 +84,13 @@ class ReferralViewSet(
     """Referrals (cases). A referral is created by intake and then moves only by
     milestone events (`POST /referrals/{id}/events/`); its `status` is read-only."""
 
+    required_actions = {
+        "list": Action.VIEW_CASES,
+        "retrieve": Action.VIEW_CASES,
+        "create": Action.INTAKE,
+        # The least a step needs; the step's own action is checked once its kind is known.
+        "events": {"GET": Action.VIEW_CASES, "POST": Action.RECORD_SCHEDULING},
+    }
     queryset = Referral.objects.none()
     filterset_class = ReferralFilter
 
@@ -132,6 +142,9 @@ class ReferralViewSet(
             return Response(MilestoneEventSerializer(events, many=True).data)
         payload = MilestoneInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        step_needs = action_for_step(payload.validated_data["kind"])
+        if step_needs is not None and not allows(API_KEY, step_needs):
+            raise PermissionDenied("An API key may not record this step.")
         event = services.record_milestone(
             referral,
             **payload.validated_data,
