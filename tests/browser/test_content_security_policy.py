@@ -1,0 +1,104 @@
+"""The pages with the most script under the strict Content-Security-Policy, in a real
+Chromium: the referrer board, an office's chart, the reports' trend charts (Plotly, loaded
+on demand, redrawn after an htmx swap), the letter editor's live preview (an srcdoc frame
+with the letter's own stylesheet), the intake's typeahead (htmx) and the API docs (Swagger
+UI). Each page's policy is strict and everything on it works; any violation the browser
+reports fails the test (the ``new_context`` fixture in tests/conftest.py)."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from playwright.sync_api import expect
+
+from analytics.nightly import recompute
+from practices.scoping import practice_scope
+from referrals.models import ReferringOffice
+
+from ..analytics.report_data import NOW, crafted_practice
+from ..communications.cases import add_surgeon, walk_case
+from ..factories import OfficeFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def the_day():
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture
+def data(practice):
+    with practice_scope(practice):
+        crafted_practice(practice)
+        walk_case(practice, surgeon=add_surgeon(practice))
+        OfficeFactory(practice=practice, name="Maplewood Family Dentistry")
+        recompute(practice, dt.date(2026, 11, 14))
+
+
+def assert_strict_policy(response):
+    header = response.headers["content-security-policy"]
+    directives = dict(part.strip().split(" ", 1) for part in header.split(";"))
+    assert directives["script-src"] == "'self'"
+    assert "unsafe-inline" not in directives["style-src"]
+    assert "unsafe-eval" not in header
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["object-src"] == "'none'"
+
+
+def test_charts_htmx_the_preview_and_the_api_docs_work_under_the_policy(
+    login, live_server, practice, admin_user, data, screenshot
+):
+    page = login(admin_user)
+
+    # The board: server-drawn sparklines, htmx search.
+    assert_strict_policy(page.goto(f"{live_server.url}/referrers/health/"))
+    expect(page.locator("svg.spark").first).to_be_visible()
+    page.get_by_test_id("board-search").fill("birch")
+    expect(page).to_have_url(f"{live_server.url}/referrers/health/?q=birch")
+    expect(page.get_by_test_id("board-row")).to_have_count(1)
+    screenshot("1-board")
+
+    # An office's 24-month chart (Plotly).
+    with practice_scope(practice):
+        birch = ReferringOffice.objects.get(name="Birch Dental")
+    assert_strict_policy(page.goto(f"{live_server.url}/referrers/health/{birch.pk}/"))
+    expect(page.locator("#referral-chart .main-svg").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".funnel-bar rect").first).to_be_attached()
+    screenshot("2-office-chart")
+
+    # The reports: the trend's two charts, then redrawn after htmx swaps in other filters.
+    response = page.goto(f"{live_server.url}/reports/?report=rolling-trend")
+    assert_strict_policy(response)
+    expect(page.locator("#trend-practice-chart .plot-container").first).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.locator("#trend-offices-chart svg.main-svg").first).to_be_visible()
+    page.get_by_label("Case type").select_option("implants")
+    expect(page.get_by_test_id("report-scope")).to_contain_text("Implants")
+    expect(page.locator("#trend-practice-chart svg.main-svg").first).to_be_visible()
+    screenshot("3-trend")
+
+    # The letter editor: the preview frame is styled by the letter's own stylesheet.
+    assert_strict_policy(page.goto(f"{live_server.url}/settings/letters/consult_completed/"))
+    frame = page.frame_locator("[data-testid=preview-frame]")
+    sheet = frame.locator(".sheet")
+    expect(sheet).to_be_visible()
+    # The letter's stylesheet applied (a refused <style> would leave the browser's font).
+    font = sheet.evaluate("el => getComputedStyle(el).fontFamily")
+    assert "Liberation Serif" in font, font
+    page.get_by_label("Letter").fill("Dear {{ recipient.salutation }},\n\nCSP says hello.")
+    expect(frame.get_by_text("CSP says hello.")).to_be_visible()
+    screenshot("4-letter-preview")
+
+    # The intake's office typeahead (htmx) and its keyboard code (a static file).
+    assert_strict_policy(page.goto(f"{live_server.url}/intake/"))
+    page.locator("#id_office_q").fill("Maplewood")
+    expect(page.locator("#office-results [role=option]").first).to_contain_text("Maplewood")
+    screenshot("5-intake-typeahead")
+
+    # The API docs: Swagger UI's start-up script is a file; it renders the operations.
+    assert_strict_policy(page.goto(f"{live_server.url}/api/v1/docs/"))
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=30_000)
+    screenshot("6-api-docs")
