@@ -9,6 +9,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import expect
 
 from analytics.nightly import recompute
@@ -102,3 +104,20 @@ def test_charts_htmx_the_preview_and_the_api_docs_work_under_the_policy(
     assert_strict_policy(page.goto(f"{live_server.url}/api/v1/docs/"))
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=30_000)
     screenshot("6-api-docs")
+
+
+def test_without_javascript_the_intake_shows_its_hidden_parts(
+    new_context, live_server, front_desk_user, screenshot
+):
+    # The no-script fallback is a stylesheet too: an inline <style> would be refused.
+    context = new_context(java_script_enabled=False)
+    client = Client()
+    client.force_login(front_desk_user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/intake/")
+    expect(page.locator("#new-office")).to_be_visible()
+    expect(page.locator("#new-doctor")).to_be_visible()
