@@ -284,14 +284,13 @@ X_FRAME_OPTIONS = "DENY"
 # fills the header in where a view has not.
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# No page of ours uses these; an injected script or a framed ad could not either.
+# No page of ours uses these; an injected script could not either. (Only features Chromium
+# knows: it warns in the console about any other.)
 PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",
-        "ambient-light-sensor",
         "autoplay",
-        "bluetooth",
         "camera",
         "display-capture",
         "geolocation",

@@ -42,7 +42,12 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 def _is_csp_violation(text: str) -> bool:
-    return "Content Security Policy" in text or text.startswith("Refused to")
+    # Also a Permissions-Policy header the browser cannot read (a misspelt feature).
+    return (
+        "Content Security Policy" in text
+        or text.startswith("Refused to")
+        or "Error with Permissions-Policy header" in text
+    )
 
 
 @pytest.fixture
