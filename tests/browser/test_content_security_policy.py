@@ -20,6 +20,7 @@ from referrals.models import ReferringOffice
 from ..analytics.report_data import NOW, crafted_practice
 from ..communications.cases import add_surgeon, walk_case
 from ..factories import OfficeFactory
+from ..online_referral_helpers import make_submission
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -121,3 +122,43 @@ def test_without_javascript_the_intake_shows_its_hidden_parts(
     page.goto(f"{live_server.url}/intake/")
     expect(page.locator("#new-office")).to_be_visible()
     expect(page.locator("#new-doctor")).to_be_visible()
+
+
+def test_the_behaviours_that_replaced_inline_handlers(
+    login, live_server, practice, admin_user, data, screenshot
+):
+    """static/js/app.js: select-all, copy, confirm (Cancel keeps the form unsent) and a
+    list that ticks its own radio button."""
+    page = login(admin_user)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+
+    # The alerts inbox: "Select all" ticks every alert on the page.
+    page.goto(f"{live_server.url}/alerts/")
+    boxes = page.locator("input[form=bulk-form][name=alert]")
+    expect(boxes.first).to_be_visible()
+    page.get_by_test_id("select-all").check()
+    for box in boxes.all():
+        expect(box).to_be_checked()
+    screenshot("1-alerts-selected")
+
+    # A new API key: Copy puts it on the clipboard.
+    page.goto(f"{live_server.url}/settings/api-keys/")
+    page.get_by_label("Name").fill("Dentrix bridge")
+    page.get_by_role("button", name="Create key").click()
+    key = page.get_by_test_id("new-key-value").input_value()
+    page.get_by_test_id("copy-key").click()
+    expect(page.get_by_test_id("copy-key")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == key
+    # Revoking asks first; Cancel keeps the key.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_test_id("api-key-row").get_by_role("button", name="Revoke").click()
+    expect(page.get_by_test_id("api-key-row")).to_contain_text("Active")
+    screenshot("2-key-kept")
+
+    # An online referral: picking another office from the list ticks "Another office".
+    online = make_submission(practice)
+    page.goto(f"{live_server.url}/inbox/{online.pk}/")
+    form = page.get_by_test_id("accept-form")
+    form.locator("select[name=other_office]").select_option(label="Cedar Dental")
+    expect(form.locator("input[name=office][value=other]")).to_be_checked()
+    screenshot("3-another-office")

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 import time_machine
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 
 from communications.rendering import letter_css
 from communications.status_links import create_status_link
@@ -84,19 +84,72 @@ def test_a_staff_page_has_the_strict_policy_and_a_same_origin_referrer(admin_cli
     assert response["Referrer-Policy"] == "same-origin"
 
 
+@pytest.fixture
+def referral(in_practice):
+    return make_case(in_practice)
+
+
 @pytest.mark.parametrize(
     "name",
-    ["home", "referrer_board", "reports", "intake", "api_keys", "referrer_detail", "letters"],
+    [
+        "home",
+        "referrer_board",
+        "reports",
+        "intake",
+        "api_keys",
+        "referrer_detail",
+        "office_detail",
+        "referral_detail",
+        "patient_detail",
+        "letters",
+    ],
 )
-def test_staff_pages_carry_no_inline_script_or_handler(admin_client, office, name):
+def test_staff_pages_carry_no_inline_script_or_handler(admin_client, referral, name):
+    office, patient = referral.referring_office, referral.patient
     url = {
         "referrer_detail": reverse("referrer_detail", args=[office.pk]),
+        "office_detail": reverse("office_detail", args=[office.pk]),
+        "referral_detail": reverse("referral_detail", args=[referral.pk]),
+        "patient_detail": reverse("patient_detail", args=[patient.pk]),
         "letters": reverse("letter_template_edit", args=["consult_completed"]),
     }.get(name) or reverse(name)
     response = admin_client.get(url)
     assert response.status_code == 200, url
     assert_strict(response)
     assert_no_inline_code(response.content.decode())
+
+
+def pages_without_arguments() -> list[str]:
+    """Every named route of ours that takes no argument."""
+    names = []
+    for key, entries in get_resolver().reverse_dict.lists():
+        if isinstance(key, str) and all(not params for _, params in entries[0][0]):
+            names.append(key)
+    return sorted(set(names))
+
+
+def test_no_page_carries_inline_script_handler_or_style(admin_client, office):
+    """A new page with an inline <script>, onclick= or style="" would be refused by the
+    browser: caught here for every page that needs no argument."""
+    checked = []
+    for name in pages_without_arguments():
+        response = admin_client.get(reverse(name))
+        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+            continue
+        page = response.content.decode()
+        assert_no_inline_code(page)
+        assert not re.search(r"<[^>]+\sstyle\s*=", page), name
+        assert "<style" not in page.split("<noscript>")[0], name
+        checked.append(name)
+    assert {"home", "intake", "reports", "referrer_board", "api_keys"} <= set(checked)
+
+
+def test_the_new_status_link_page_has_no_inline_code(admin_client, referral):
+    response = admin_client.post(reverse("status_link_create", args=[referral.referring_office_id]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert_no_inline_code(page)
+    assert 'data-copy="#status-url"' in page  # the Copy button, done by static/js/app.js
 
 
 def test_the_public_referral_form_has_the_strict_policy(client, practice):
