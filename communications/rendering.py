@@ -13,6 +13,7 @@ non-void events up to that letter's moment, so a letter re-rendered later reads 
 
 import base64
 import datetime as dt
+import hashlib
 import html as html_lib
 import mimetypes
 import re
@@ -306,6 +307,15 @@ def letter_css() -> str:
     """The letter's stylesheet: inline in the document (so it stands alone in a browser or
     an email), parsed once per process for PDFs (see ``pdf_from_html``)."""
     return render_to_string("communications/letter.css")
+
+
+@cache
+def letter_css_source() -> str:
+    """The Content-Security-Policy source that allows the letter's inline <style> and no
+    other: the editor previews a letter in an <iframe srcdoc>, which takes the policy of the
+    page around it (docs/security.md, "The browser")."""
+    digest = hashlib.sha256(letter_css().encode()).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
 def _document(facts: _Facts, variables: dict, subject: str, paragraphs: list[str]) -> str:

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally: no CDN at run time
@@ -77,6 +79,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -249,11 +253,80 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- The browser: what a page may load and run, and what it tells others -----------------
+# (docs/security.md, "The browser"). No inline script anywhere: page code lives in
+# static/js/ and reads its data from json_script / data attributes, so script-src needs
+# neither 'unsafe-inline' nor 'unsafe-eval'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # No 'unsafe-inline' for styles either: they need none. htmx's indicator rules are
+        # in app.css and it does not settle "style" (base.html's htmx-config); Plotly's
+        # rules are in static/css/plotly.css (includes/charts.html); Swagger UI's in
+        # swagger_ui.css. The letter editor's preview adds its letter's <style> by hash.
+        "style-src": [SELF],
+        # Letter logos are embedded as data: URIs (they must stand alone in a PDF or an
+        # email); Swagger UI draws its icons from data: SVGs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        # Nobody frames our pages (clickjacking); X-Frame-Options: DENY says it to old
+        # browsers too.
+        "frame-ancestors": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+# The status page (a GP's secret link) sets its own "no-referrer"; SecurityMiddleware only
+# fills the header in where a view has not.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# No page of ours uses these; an injected script could not either. (Only features Chromium
+# knows: it warns in the console about any other.)
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 SESSION_COOKIE_HTTPONLY = True
+# Lax: the cookie goes with a click on a link from an email (a letter link, an invitation)
+# but not with another site's POST, image or frame.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # The load balancer's health check speaks plain http to the container.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # check --deploy asks for preload (W021). Preloading is a promise, made once on
+        # hstspreload.org by whoever owns the registered domain, that every subdomain
+        # serves HTTPS for good and is hard to take back: the operator opts in with
+        # SECURE_HSTS_PRELOAD=true, the app does not make it for them.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Logs carry ids, never patient names, dates of birth or notes (PHI).
 LOGGING = {

@@ -41,6 +41,50 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+def _is_csp_violation(text: str) -> bool:
+    # Also a Permissions-Policy header the browser cannot read (a misspelt feature).
+    return (
+        "Content Security Policy" in text
+        or text.startswith("Refused to")
+        or "Error with Permissions-Policy header" in text
+    )
+
+
+@pytest.fixture
+def new_context(new_context):
+    """Every browser context of a test (behind ``page`` and ``context``, or a second one
+    the test opens with this fixture: use it, not ``browser.new_context()``) listens for
+    Content-Security-Policy violations; the test fails at teardown listing them. A
+    violation means the policy blocked a script, a style or a frame: the page may look
+    right in the test and still be broken, or rely on something unsafe."""
+    violations: list[str] = []
+    contexts = []
+
+    def on_console(message):
+        if _is_csp_violation(message.text):
+            where = message.location
+            violations.append(f"{where['url']}:{where['lineNumber']}: {message.text}")
+
+    def on_page_error(error):
+        if _is_csp_violation(str(error.error)):
+            violations.append(str(error.error))
+
+    def watch(**kwargs):
+        context = new_context(**kwargs)
+        context.on("console", on_console)
+        context.on("weberror", on_page_error)
+        contexts.append(context)
+        return context
+
+    yield watch
+    for context in contexts:
+        # Events still in flight are delivered while the context closes.
+        for page in context.pages:
+            page.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
+
+
 @pytest.fixture
 def screenshot(page, request):
     """Save a named screenshot of the current page under test-artifacts/<test name>/."""

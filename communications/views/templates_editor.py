@@ -6,6 +6,9 @@ the GP would receive it, and as a PDF. Saving refuses a template the sandbox ref
 with every reason listed.
 """
 
+from functools import wraps
+
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +25,7 @@ from referrals.models import MilestoneEvent, Referral
 from ..default_letters import DEFAULT_LETTERS
 from ..forms import LetterTemplateForm
 from ..models import LetterKind, LetterTemplate
-from ..rendering import MILESTONE_OF_KIND, pdf_from_html, preview
+from ..rendering import MILESTONE_OF_KIND, letter_css_source, pdf_from_html, preview
 from ..sandbox import LETTER_VARIABLES, TemplateRefused, validate_template
 from ..templates_service import reset_template, save_template, template_for
 
@@ -114,6 +117,18 @@ def letter_templates(request):
     return render(request, "communications/editor/list.html", {"kinds": kinds})
 
 
+def _letter_styles_allowed(view):
+    """The preview is an <iframe srcdoc> whose letter carries its own <style>; a srcdoc
+    document takes the policy of the page around it, so the editor's pages allow that one
+    stylesheet by its hash (computed once, from the file)."""
+
+    @wraps(view)
+    def allowing(request, *args, **kwargs):
+        return csp_update({"style-src": [letter_css_source()]})(view)(request, *args, **kwargs)
+
+    return allowing
+
+
 def _editor_context(request, kind, form, case, choices, rendered, errors):
     if case is not None and case.pk not in dict(choices):
         choices = [(case.pk, _case_label(case, case.received_on)), *choices]
@@ -131,6 +146,7 @@ def _editor_context(request, kind, form, case, choices, rendered, errors):
 
 
 @practice_required(Action.LETTER_TEMPLATES)
+@_letter_styles_allowed
 def letter_template_edit(request, kind):
     kind = _kind(kind)
     choices = _preview_cases(kind)
@@ -161,6 +177,7 @@ def letter_template_edit(request, kind):
 
 @require_POST
 @practice_required(Action.LETTER_TEMPLATES)
+@_letter_styles_allowed
 def letter_template_preview(request, kind):
     """The live preview of unsaved wording: a fragment for htmx, the editor page without."""
     kind = _kind(kind)

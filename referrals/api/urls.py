@@ -1,7 +1,7 @@
 """REST API v1 for PMS integrations, mounted at /api/v1/ (see docs/api.md)."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from .base import api_not_found
@@ -42,7 +42,9 @@ urlpatterns = [
         SpectacularAPIView.as_view(custom_settings={"DESCRIPTION": API_DESCRIPTION}),
         name="api-schema",
     ),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up code as a script file (?script=), not
+    # inline: the Content-Security-Policy allows no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,
     path("referrer-scores/", include("analytics.api")),  # by string: referrals imports no analytics
     re_path(r"^.*/$", api_not_found),

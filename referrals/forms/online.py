@@ -195,10 +195,9 @@ class AcceptForm(forms.Form):
             is_archived=False
         ).select_related("office")
         for name in ("other_office", "other_provider"):
-            # Picking from the list also picks its radio button (without JS: click both).
-            self.fields[name].widget.attrs["onchange"] = (
-                "this.closest('label').querySelector('input[type=radio]').checked = true"
-            )
+            # Picking from the list also picks its radio button (static/js/app.js; without
+            # JS: click both).
+            self.fields[name].widget.attrs["data-picks-radio"] = True
         for name, found, best in (
             ("office", suggestions.offices, suggestions.best_office),
             ("provider", suggestions.providers, suggestions.best_provider),

@@ -47,7 +47,7 @@ def send_queued(practice) -> list[str]:
 def test_admin_records_a_consult_and_the_gp_sees_the_letters_and_the_status(
     live_server,
     page,
-    browser,
+    new_context,
     login,
     admin_user,
     practice,
@@ -138,7 +138,7 @@ def test_admin_records_a_consult_and_the_gp_sees_the_letters_and_the_status(
     screenshot("6-letters-page")
 
     # The GP, in a browser of its own (no login), opens the link.
-    gp = browser.new_context()
+    gp = new_context()
     try:
         gp_page = gp.new_page()
         gp_page.set_viewport_size({"width": 1100, "height": 700})
