@@ -34,10 +34,14 @@ def copy_rows(cursor, table: str, columns: str, rows: Iterable[tuple]) -> None:
     """
     sync_tenant_setting(connection)
     stage = "bulk_stage"
-    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{stage}")
-    cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA")
+    # Two statements per round trip (psycopg's client-side cursor sends them as one query).
+    cursor.execute(
+        f"DROP TABLE IF EXISTS pg_temp.{stage}; "
+        f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table} WITH NO DATA"
+    )
     with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}")
-    cursor.execute(f"DROP TABLE {stage}")
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}; DROP TABLE {stage}"
+    )
