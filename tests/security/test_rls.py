@@ -35,7 +35,7 @@ from referrals.models import (
     OnlineReferral,
 )
 from tests.conftest import _member
-from tests.factories import OfficeFactory, PracticeFactory, ReferralFactory
+from tests.factories import MembershipFactory, OfficeFactory, PracticeFactory, ReferralFactory
 
 
 def _fill_practice(practice, n: int) -> None:
@@ -312,3 +312,36 @@ def test_copy_into_a_tenant_table_goes_through_the_policy(two_practices):
             writer.insert([writer.row((b.pk, office_b.pk, day))])
     with scopes_disabled():
         assert _count("referrals_officeevent", "WHERE occurred_on = %s", [day]) == 1
+
+
+def test_an_operator_deletes_an_account_with_its_memberships_in_every_practice(
+    two_practices, client
+):
+    """An account spans practices: its deletion crosses tenants on purpose (practices/
+    admin.py). The operator works in practice A, yet the membership in B goes too."""
+    a, b = two_practices
+    operator = _member(a, Role.ADMIN, "operator@rls.test")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    leaving = _member(a, Role.CLINICIAN, "leaving@rls.test")
+    with scopes_disabled():
+        MembershipFactory(practice=b, user=leaving, role=Role.FRONT_DESK)
+    client.force_login(operator)
+    response = client.post(f"/admin/practices/user/{leaving.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert _count("practices_membership", "WHERE user_id = %s", [leaving.pk]) == 0
+        assert _count("practices_membership", "WHERE user_id = %s", [operator.pk]) == 1
+
+
+def test_an_operator_sees_a_users_memberships_in_every_practice(two_practices, client):
+    a, b = two_practices
+    operator = _member(a, Role.ADMIN, "operator@rls.test")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    both = _member(a, Role.CLINICIAN, "both@rls.test")
+    with scopes_disabled():
+        MembershipFactory(practice=b, user=both, role=Role.FRONT_DESK)
+    client.force_login(operator)
+    html = client.get(f"/admin/practices/user/{both.pk}/change/").content.decode()
+    assert a.name in html and b.name in html
