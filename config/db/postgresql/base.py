@@ -14,6 +14,7 @@ in ``connection.queries``: query-count tests keep measuring the application's qu
 
 import psycopg
 from django.core.signals import request_finished
+from django.db import DatabaseError
 from django.db.backends.postgresql import base
 
 from config.db.tenant_setting import (
@@ -83,9 +84,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
         session without going through this wrapper. Never opens a connection, and leaves
         a failed transaction alone (its rollback undoes the setting and clears the cache).
         """
-        if self.connection is None or self.tenant_setting in (None, NO_TENANT):
+        # Unknown (None) is reset too: after a rollback the server is back on whatever the
+        # session had before the transaction, which may be a practice.
+        if self.connection is None or self.tenant_setting == NO_TENANT:
             return
-        self.sync_tenant_setting(NO_TENANT)
+        try:
+            self.sync_tenant_setting(NO_TENANT)
+        except DatabaseError:
+            # A connection that cannot even be reset is not handed on to the next user.
+            self.close()
 
 
 _INERROR = psycopg.pq.TransactionStatus.INERROR
