@@ -345,3 +345,40 @@ def test_an_operator_sees_a_users_memberships_in_every_practice(two_practices, c
     client.force_login(operator)
     html = client.get(f"/admin/practices/user/{both.pk}/change/").content.decode()
     assert a.name in html and b.name in html
+
+
+def test_no_code_disables_scopes_on_a_manager_only():
+    """``Manager.with_scopes_disabled()`` lifts django-scopes for one query but leaves the
+    scope (and so the database's binding) as it is: under row-level security such a query
+    finds nothing, or only the current practice's rows. Cross-tenant code says so with a
+    ``scopes_disabled()`` block, which the database follows."""
+    from django.conf import settings
+
+    root = settings.BASE_DIR
+    offenders = [
+        str(path.relative_to(root))
+        for app in ("config", "practices", "referrals", "communications", "analytics")
+        for path in (root / app).rglob("*.py")
+        if "with_scopes_disabled(" in path.read_text()
+    ]
+    assert offenders == []
+
+
+def test_the_binding_follows_the_scope(practice):
+    from django_scopes import scope
+
+    from config.db.tenant_setting import CROSS_TENANT, NO_TENANT, wanted_tenant_setting
+
+    assert wanted_tenant_setting() == NO_TENANT
+    with practice_scope(practice):
+        assert wanted_tenant_setting() == (str(practice.pk), "")
+        with scopes_disabled():
+            assert wanted_tenant_setting() == CROSS_TENANT
+            with practice_scope(practice.pk):  # an id as good as the instance
+                assert wanted_tenant_setting() == (str(practice.pk), "")
+    # django-scopes reads None as every practice and a list as several: the database grants
+    # neither.
+    with scope(practice=None):
+        assert wanted_tenant_setting() == NO_TENANT
+    with scope(practice=[practice.pk]):
+        assert wanted_tenant_setting() == NO_TENANT
