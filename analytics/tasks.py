@@ -28,12 +28,14 @@ def schedule_nightly_recomputes(now_iso: str | None = None) -> int:
         if local.hour < settings.nightly_hour:
             continue
         today = local.date()
-        claimed = (
-            PracticeSettings.objects.with_scopes_disabled()
-            .filter(practice=practice)
-            .filter(Q(last_nightly_on__isnull=True) | Q(last_nightly_on__lt=today))
-            .update(last_nightly_on=today)
-        )
+        # The loop is over the tenant registry (not a tenant table); each claim is made in
+        # its own practice's scope, so the scheduler never needs to see every tenant's rows.
+        with practice_scope(practice):
+            claimed = (
+                PracticeSettings.objects.filter(practice=practice)
+                .filter(Q(last_nightly_on__isnull=True) | Q(last_nightly_on__lt=today))
+                .update(last_nightly_on=today)
+            )
         if claimed:
             recompute_practice.delay(practice.pk, today.isoformat())
             queued += 1

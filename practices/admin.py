@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import Http404
+from django_scopes import scopes_disabled
 
 from .admin_base import TenantAdmin, TenantModelForm
 from .api_keys import revoke_api_key
@@ -22,8 +23,37 @@ admin.site.site_title = "OMS Referrals support"
 admin.site.index_title = "Records of the current practice"
 
 
+class OperatorAcrossTenantsMixin:
+    """A platform operator's pages about a tenant itself or an account that spans tenants
+    run across tenants on purpose: deleting a practice cascades into every tenant table,
+    deleting a user reaches their rows in every practice, and a user's page lists their
+    memberships everywhere. Row-level security would hide those rows from the one practice
+    the operator happens to be working in. Staff who are not operators stay in their
+    practice's scope. The response is rendered inside the block (a TemplateResponse would
+    otherwise evaluate its querysets after it)."""
+
+    def _across_tenants(self, request, view, *args, **kwargs):
+        if not request.user.is_superuser:
+            return view(request, *args, **kwargs)
+        with scopes_disabled():
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
+
+    def changeform_view(self, request, *args, **kwargs):
+        return self._across_tenants(request, super().changeform_view, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        # The list's bulk "delete selected" action.
+        return self._across_tenants(request, super().changelist_view, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._across_tenants(request, super().delete_view, *args, **kwargs)
+
+
 @admin.register(Practice)
-class PracticeAdmin(admin.ModelAdmin):
+class PracticeAdmin(OperatorAcrossTenantsMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "time_zone", "default_case_value", "created_at"]
     search_fields = ["name", "slug"]
     readonly_fields = ["created_at"]
@@ -149,9 +179,8 @@ class MembershipInline(admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request):
-        from django_scopes import scopes_disabled
-
-        # Operators look across practices on purpose; the inline is shown to them only.
+        # Operators look across practices on purpose; the inline is shown to them only,
+        # on the user's page, which runs across tenants (OperatorAcrossTenantsMixin).
         with scopes_disabled():
             return Membership.objects.all().select_related("practice")
 
@@ -160,7 +189,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(OperatorAcrossTenantsMixin, DjangoUserAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     ordering = ["email"]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from .models import ApiKey, Practice
+from .scoping import practice_scope
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,9 @@ def note_key_used(api_key: ApiKey, now: dt.datetime | None = None) -> None:
     stale_before = now - LAST_USED_PRECISION
     if api_key.last_used_at is not None and api_key.last_used_at > stale_before:
         return
-    # Conditional so that concurrent requests do not all write.
-    with scopes_disabled():
+    # Conditional so that concurrent requests do not all write. In the key's own practice:
+    # this may run before the request has entered its scope.
+    with practice_scope(api_key.practice_id):
         ApiKey.objects.filter(pk=api_key.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before)
         ).update(last_used_at=now)

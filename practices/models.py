@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
+from django_scopes import ScopedManager, scope
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in available_timezones() if "/" in tz)
 
@@ -287,12 +287,18 @@ class PracticeSettings(models.Model):
 
 
 def settings_for(practice: Practice) -> PracticeSettings:
-    """The practice's settings row, created with defaults on first use."""
-    try:
-        return practice.settings
-    except PracticeSettings.DoesNotExist:
-        obj, _ = PracticeSettings.objects.with_scopes_disabled().get_or_create(practice=practice)
-        return obj
+    """The practice's settings row, created with defaults on first use.
+
+    Read in the practice's own scope whatever scope the caller is in (the hourly schedulers
+    loop over practices outside any scope): with row-level security the row is visible only
+    there, and no other practice's row can be reached through it.
+    """
+    with scope(practice=practice):
+        try:
+            return practice.settings
+        except PracticeSettings.DoesNotExist:
+            obj, _ = PracticeSettings.objects.get_or_create(practice=practice)
+            return obj
 
 
 class Invitation(models.Model):

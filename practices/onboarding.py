@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
-from django_scopes import scopes_disabled
 
 from .models import TIME_ZONE_CHOICES, Membership, Practice, Role, User
+from .scoping import practice_scope
 
 VALID_TIME_ZONES = frozenset(tz for tz, _ in TIME_ZONE_CHOICES)
 
@@ -63,7 +63,9 @@ def add_member(
     if role not in Role.values:
         raise OnboardingError(f"role: {role!r} is not one of {', '.join(Role.values)}")
     user, password = ensure_user(email)
-    with scopes_disabled():
+    # In the practice's own scope, whoever calls (create_practice, a command, the admin):
+    # the membership is a row of that practice and nothing else is read.
+    with practice_scope(practice):
         if Membership.objects.filter(practice=practice, user=user).exists():
             raise OnboardingError(f"email: {email} is already a member of {practice.name}")
         membership = Membership.objects.create(

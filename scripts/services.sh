@@ -18,10 +18,17 @@ start_services() {
   pg "$PG_BIN/initdb" -D "$TMP/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
   pg "$PG_BIN/pg_ctl" -D "$TMP/pg" -l "$TMP/pg.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $TMP $pg_options" start >/dev/null
+  # The app connects as a plain role that owns its database, never as a superuser:
+  # superusers bypass row-level security, so every test must run as a role that does not
+  # (docs/security.md "Row-level security"). CREATEDB lets pytest create its test database,
+  # which the role then owns (and, on PostgreSQL 15, its public schema with it).
+  pg "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE omsref LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS" \
+    -c "CREATE DATABASE omsref OWNER omsref" >/dev/null
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$TMP" \
     --daemonize yes --pidfile "$TMP/redis.pid" --logfile "$TMP/redis.log"
   for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  export DATABASE_URL="postgres://omsref@127.0.0.1:$PG_PORT/omsref"
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
   export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/1"
   export CELERY_RESULT_BACKEND="redis://127.0.0.1:$REDIS_PORT/2"

@@ -13,7 +13,8 @@ from .factories import OfficeFactory, PatientFactory, ProviderFactory
 
 
 def key_for(practice, name="PMS bridge") -> str:
-    return create_api_key(practice, name).raw_key
+    with practice_scope(practice):
+        return create_api_key(practice, name).raw_key
 
 
 def client_with(raw_key: str | None) -> APIClient:

@@ -5,13 +5,28 @@ from decimal import Decimal
 
 import factory
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from practices.models import Membership, Practice, Role, User
 from referrals.choices import CaseType, MilestoneKind, SourceType, Status
 from referrals.models import MilestoneEvent, Patient, Referral, ReferringOffice, ReferringProvider
 
 
-class PracticeFactory(factory.django.DjangoModelFactory):
+class ModelFactory(factory.django.DjangoModelFactory):
+    """Writes its rows cross-tenant: test setup makes rows of any practice, whatever scope
+    the test is in (with row-level security a row of another practice would be refused)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _generate(cls, strategy, params):
+        # Around the whole generation: sub-factories and post-generation hooks write too.
+        with scopes_disabled():
+            return super()._generate(strategy, params)
+
+
+class PracticeFactory(ModelFactory):
     class Meta:
         model = Practice
 
@@ -21,7 +36,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     default_case_value = Decimal("1800.00")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(ModelFactory):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -32,7 +47,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-42")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(ModelFactory):
     class Meta:
         model = Membership
 
@@ -41,7 +56,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.ADMIN
 
 
-class OfficeFactory(factory.django.DjangoModelFactory):
+class OfficeFactory(ModelFactory):
     class Meta:
         model = ReferringOffice
 
@@ -52,7 +67,7 @@ class OfficeFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"office{n}@dental.example")
 
 
-class ProviderFactory(factory.django.DjangoModelFactory):
+class ProviderFactory(ModelFactory):
     class Meta:
         model = ReferringProvider
 
@@ -63,7 +78,7 @@ class ProviderFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"dr{n}@dental.example")
 
 
-class PatientFactory(factory.django.DjangoModelFactory):
+class PatientFactory(ModelFactory):
     class Meta:
         model = Patient
 
@@ -74,7 +89,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     chart_number = factory.Sequence(lambda n: f"C{n:06d}")
 
 
-class ReferralFactory(factory.django.DjangoModelFactory):
+class ReferralFactory(ModelFactory):
     """A bare referral row (no events); use referrals.services.create_referral for intake."""
 
     class Meta:

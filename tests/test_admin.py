@@ -190,9 +190,9 @@ def test_an_office_added_in_the_admin_belongs_to_the_current_practice(support_cl
     with practice_scope(practice):
         office = ReferringOffice.objects.get(name="Willow Dental")
         provider = ReferringProvider.objects.get(last_name="Okafor")
-    assert office.practice == practice
-    assert provider.practice == practice
-    assert provider.office == office
+        assert office.practice == practice
+        assert provider.practice == practice
+        assert provider.office == office
 
 
 def test_a_taken_pms_id_is_a_form_error_not_a_crash(support_client, practice, other_practice):

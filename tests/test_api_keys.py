@@ -12,6 +12,13 @@ from .api_support import client_with
 URL = "/settings/api-keys/"
 
 
+def create_key(practice, name, **kwargs):
+    # As the Settings page does: in the practice's scope (row-level security refuses
+    # the row anywhere else).
+    with practice_scope(practice):
+        return create_api_key(practice, name, **kwargs)
+
+
 def all_keys():
     with scopes_disabled():
         return list(ApiKey.objects.order_by("id"))
@@ -21,7 +28,7 @@ def all_keys():
 
 
 def test_create_api_key_stores_only_a_hash(practice, admin_user):
-    created = create_api_key(practice, "  Dentrix bridge ", created_by=admin_user)
+    created = create_key(practice, "  Dentrix bridge ", created_by=admin_user)
     assert created.raw_key.startswith("oms_")
     assert len(created.raw_key) > 40
     (key,) = all_keys()
@@ -33,11 +40,11 @@ def test_create_api_key_stores_only_a_hash(practice, admin_user):
 
 
 def test_each_key_is_different(practice):
-    assert create_api_key(practice, "a").raw_key != create_api_key(practice, "b").raw_key
+    assert create_key(practice, "a").raw_key != create_key(practice, "b").raw_key
 
 
 def test_revoking_twice_keeps_the_first_time(practice, in_practice):
-    created = create_api_key(practice, "PMS")
+    created = create_key(practice, "PMS")
     first = revoke_api_key(created.api_key).revoked_at
     assert first is not None
     assert revoke_api_key(created.api_key).revoked_at == first
@@ -74,7 +81,7 @@ def test_a_key_needs_a_name(admin_client):
 
 
 def test_admin_revokes_a_key(admin_client, practice):
-    created = create_api_key(practice, "Old bridge")
+    created = create_key(practice, "Old bridge")
     response = admin_client.post(f"{URL}{created.api_key.pk}/revoke/", follow=True)
     assert response.redirect_chain == [(URL, 302)]
     assert "is revoked; it no longer works" in response.content.decode()
@@ -84,13 +91,13 @@ def test_admin_revokes_a_key(admin_client, practice):
 
 
 def test_revoke_needs_a_post(admin_client, practice):
-    created = create_api_key(practice, "PMS")
+    created = create_key(practice, "PMS")
     assert admin_client.get(f"{URL}{created.api_key.pk}/revoke/").status_code == 405
     assert all_keys()[0].revoked_at is None
 
 
 def test_another_practices_key_is_404_on_revoke(admin_client, other_practice):
-    theirs = create_api_key(other_practice, "Their PMS")
+    theirs = create_key(other_practice, "Their PMS")
     response = admin_client.post(f"{URL}{theirs.api_key.pk}/revoke/")
     assert response.status_code == 404
     assert all_keys()[0].revoked_at is None
@@ -98,8 +105,8 @@ def test_another_practices_key_is_404_on_revoke(admin_client, other_practice):
 
 
 def test_the_list_shows_only_our_keys(admin_client, practice, other_practice):
-    create_api_key(practice, "Our bridge")
-    create_api_key(other_practice, "Their bridge")
+    create_key(practice, "Our bridge")
+    create_key(other_practice, "Their bridge")
     html = admin_client.get(URL).content.decode()
     assert "Our bridge" in html
     assert "Their bridge" not in html
@@ -108,7 +115,7 @@ def test_the_list_shows_only_our_keys(admin_client, practice, other_practice):
 @pytest.mark.parametrize("role_user", ["coordinator_user", "front_desk_user", "clinician_user"])
 def test_only_admins_manage_keys(client, practice, role_user, request):
     client.force_login(request.getfixturevalue(role_user))
-    created = create_api_key(practice, "PMS")
+    created = create_key(practice, "PMS")
     assert client.get(URL).status_code == 403
     assert client.post(URL, {"name": "Sneaky"}).status_code == 403
     assert client.post(f"{URL}{created.api_key.pk}/revoke/").status_code == 403
@@ -128,7 +135,7 @@ def test_anonymous_is_sent_to_login(client, db):
 
 
 def test_settings_page_links_to_api_keys_for_admins(admin_client, practice):
-    create_api_key(practice, "PMS")
+    create_key(practice, "PMS")
     html = admin_client.get("/settings/").content.decode()
     assert 'href="/settings/api-keys/"' in html
     assert "1 active key." in html
@@ -136,7 +143,7 @@ def test_settings_page_links_to_api_keys_for_admins(admin_client, practice):
 
 
 def test_outsider_sees_only_their_own_keys(client, outsider, practice, other_practice):
-    ours = create_api_key(practice, "Our bridge")
+    ours = create_key(practice, "Our bridge")
     client.force_login(outsider)
     html = client.get(URL).content.decode()
     assert "Our bridge" not in html

@@ -330,9 +330,10 @@ def test_the_import_runs_in_a_few_queries_per_batch(
         row(chart_number=f"C{n}", referral_date=f"2023-{1 + n % 12:02d}-{1 + n % 28:02d}")
         for n in range(300)
     ]
-    # Three batches of 100 rows: a handful of queries each, never one per row.
+    # Three batches of 100 rows: a handful of queries each, never one per row. (Each COPY
+    # into a table with row-level security costs two statements: referrals/bulk_sql.py.)
     monkeypatch.setattr(pipeline, "BATCH_SIZE", 100)
-    with django_assert_max_num_queries(30):
+    with django_assert_max_num_queries(36):
         report = run_import(in_practice, csv_bytes(*rows))
     assert report.counts["referrals_created"] == 300
 

@@ -312,15 +312,15 @@ def test_merging_moves_rows_of_other_apps_and_tolerates_derived_twins(
     from analytics.models import MonthlyRollup, OutreachLog
 
     month = dt.date(2025, 1, 1)
-    for office in (survivor, absorbed):
-        MonthlyRollup.objects.create(practice=practice, office=office, month=month, referrals=2)
-    MonthlyRollup.objects.create(
-        practice=practice, office=absorbed, month=dt.date(2025, 2, 1), referrals=1
-    )
-    OutreachLog.objects.create(
-        practice=practice, office=absorbed, kind="call", occurred_on=dt.date(2025, 3, 1)
-    )
     with practice_scope(practice):
+        for office in (survivor, absorbed):
+            MonthlyRollup.objects.create(practice=practice, office=office, month=month, referrals=2)
+        MonthlyRollup.objects.create(
+            practice=practice, office=absorbed, month=dt.date(2025, 2, 1), referrals=1
+        )
+        OutreachLog.objects.create(
+            practice=practice, office=absorbed, kind="call", occurred_on=dt.date(2025, 3, 1)
+        )
         result = merge_offices(survivor, absorbed, by=admin_user)
     assert references_to(result.absorbed_id) == {}
     with scopes_disabled():

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
-from ..bulk_sql import backend_adapter
+from ..bulk_sql import backend_adapter, copy_rows
 
 # Reserved ids are fetched this many at a time on PostgreSQL.
 ID_BLOCK = 5000
@@ -117,7 +117,7 @@ class RowWriter:
         columns = ", ".join(qn(f.column) for f in fields)
         params = ", ".join(["%s"] * len(fields))
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({params})"
-        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+        self.table, self.columns = table, columns
 
     def row(self, values: Sequence) -> tuple:
         if self.adapters:
@@ -132,8 +132,6 @@ class RowWriter:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # COPY is PostgreSQL's bulk path: one stream instead of a statement per row.
-                with cursor.cursor.copy(self.copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                copy_rows(cursor, self.table, self.columns, rows)
             else:
                 cursor.executemany(self.insert_sql, list(rows))

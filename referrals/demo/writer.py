@@ -106,9 +106,13 @@ def delete_demo_practices(slugs: list[str]) -> None:
     """
     tables = _tenant_tables()
     for practice in Practice.objects.filter(slug__in=slugs):
-        with connection.cursor() as cursor:
+        # Inside the practice's scope: row-level security lets these raw DELETEs reach
+        # this practice's rows only.
+        with practice_scope(practice), connection.cursor() as cursor:
             for table, column in tables:
                 cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [practice.pk])
+        # Deleting the tenant itself crosses tenants (the collector looks for its rows in
+        # every tenant table; none is left).
         with scopes_disabled():
             practice.delete()
 

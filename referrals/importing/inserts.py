@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from django.db import connection, models
 from django.utils import timezone
 
-from ..bulk_sql import backend_adapter
+from ..bulk_sql import backend_adapter, copy_rows
 
 
 class RowInserter:
@@ -66,9 +66,7 @@ class RowInserter:
         """Insert rows whose ids nobody needs back (PostgreSQL: COPY, one stream)."""
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                copy_rows(cursor, self.table, self.columns, rows)
             else:
                 cursor.executemany(
                     f"INSERT INTO {self.table} ({self.columns}) VALUES {self.placeholders}",
@@ -88,10 +86,12 @@ class RowInserter:
                     [self.model._meta.db_table, self.model._meta.pk.column, len(rows)],
                 )
                 ids = [pk for (pk,) in cursor.fetchall()]
-                sql = f"COPY {self.table} ({self.pk_column}, {self.columns}) FROM STDIN"
-                with cursor.cursor.copy(sql) as copy:
-                    for pk, row in zip(ids, rows, strict=True):
-                        copy.write_row((pk, *row))
+                copy_rows(
+                    cursor,
+                    self.table,
+                    f"{self.pk_column}, {self.columns}",
+                    ((pk, *row) for pk, row in zip(ids, rows, strict=True)),
+                )
             return ids
         ids = []
         max_params = connection.features.max_query_params or 999
