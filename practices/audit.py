@@ -22,7 +22,14 @@ from django_scopes import scopes_disabled
 
 from .models import ActorKind, AuditAction, AuditEntry, Membership, Practice, User
 
-__all__ = ["AuditAction", "ActorKind", "record", "record_account_event", "client_address"]
+__all__ = [
+    "AuditAction",
+    "ActorKind",
+    "record",
+    "record_many",
+    "record_account_event",
+    "client_address",
+]
 
 _USER_AGENT_LENGTH = AuditEntry._meta.get_field("user_agent").max_length
 _PATH_LENGTH = AuditEntry._meta.get_field("path").max_length
@@ -123,6 +130,40 @@ def record(
         summary=summary[:_SUMMARY_LENGTH],
         count=count,
         **_request_fields(request),
+    )
+
+
+def record_many(
+    request,
+    action: AuditAction | str,
+    objs: list[models.Model],
+    *,
+    summary: str = "",
+) -> list[AuditEntry]:
+    """One entry per object, all written with one INSERT: a batch action on several
+    patients' records (letters printed together) stays findable per patient."""
+    if not objs:
+        return []
+    kind, user, label = _actor(request)
+    practice = getattr(request, "practice", None)
+    practice_id = practice.pk if isinstance(practice, Practice) else objs[0].practice_id
+    fields = _request_fields(request)
+    return AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                practice_id=practice_id,
+                actor_kind=kind,
+                actor_user=user,
+                actor_label=label[:200],
+                action=action,
+                object_type=obj._meta.model_name,
+                object_id=str(obj.pk),
+                patient_id=_patient_id_of(obj),
+                summary=summary[:_SUMMARY_LENGTH],
+                **fields,
+            )
+            for obj in objs
+        ]
     )
 
 
