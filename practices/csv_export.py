@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,6 +37,15 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[object]]) -> Iterator[s
     yield writer.writerow([safe_cell(v) for v in header])
     for row in rows:
         yield writer.writerow([safe_cell(v) for v in row])
+
+
+def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[object]]):
+    """A small CSV download built in memory (a few hundred rows at most)."""
+    response = HttpResponse(
+        "".join(csv_lines(header, rows)).encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def streaming_csv_response(

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from practices.access import Action
 from practices.audit import AuditAction, record
-from practices.csv_export import streaming_csv_response
+from practices.csv_export import csv_response
 from practices.permissions import practice_required
 
 from .. import tasks
@@ -211,7 +211,7 @@ def import_errors(request, pk):
     job = _job_or_404(request, pk)
     # The messages quote the file's cells, which may be patient data.
     record(request, AuditAction.EXPORTED, obj=job, summary=f"Import #{job.pk} errors, CSV")
-    return streaming_csv_response(
+    return csv_response(
         f"import-{job.pk}-errors.csv",
         ["line", "column", "message"],
         ([error["line"] or "", error["column"], error["message"]] for error in job.errors),
