@@ -351,6 +351,7 @@ def recent_about_patient(patient_id: int, limit: int = PATIENT_PANEL_SIZE) -> li
 # --- CSV --------------------------------------------------------------------------------
 
 CSV_HEADER = [
+    "id",
     "when",
     "actor kind",
     "who",
@@ -392,6 +393,7 @@ def csv_rows(practice: Practice, filters: AuditFilters, patient_id: int | None) 
             charts = chart_numbers(e.patient_id for e in chunk)
             for e in chunk:
                 yield [
+                    e.pk,
                     timezone.localtime(e.at).isoformat(timespec="seconds"),
                     e.actor_kind,
                     e.actor_label,
