@@ -89,6 +89,7 @@ class AuditLogFilterForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = people_choices()
 

@@ -70,6 +70,10 @@ def audit_log_page(request):
     # htmx swaps only 2xx answers: the table then says what is wrong with the filters.
     status = 400 if form.errors and not request.htmx else 200
     response = render(request, template, context, status=status)
+    if request.htmx:
+        # The address bar keeps the filters that are set, not every empty field.
+        cursor = {k: request.GET[k] for k in ("before", "after") if request.GET.get(k)}
+        response["HX-Push-Url"] = link(**cursor) if query or cursor else base
     patch_vary_headers(response, ["HX-Request"])
     return response
 
