@@ -277,3 +277,20 @@ def test_printing_letters_together_writes_one_entry_per_letter_in_one_insert(
     assert len(audit_inserts(captured)) == 1
     printed = entries(action=AuditAction.PRINTED)
     assert sorted(e.patient_id for e in printed) == sorted(c.patient_id for c in cases)
+
+
+def test_support_staff_in_the_django_admin_are_audited_too(client, practice, case):
+    from ..test_admin import _staff
+
+    client.force_login(_staff(practice, "operator@platform.test", superuser=True))
+    response = client.get(f"/admin/referrals/patient/{case.patient_id}/change/")
+    assert response.status_code == 200
+    viewed = only_entry(action=AuditAction.VIEWED)
+    assert (viewed.actor_label, viewed.patient_id, viewed.summary) == (
+        "operator@platform.test",
+        case.patient_id,
+        "Django admin",
+    )
+    assert client.get("/admin/referrals/patient/").status_code == 200
+    listed = only_entry(action=AuditAction.LISTED)
+    assert (listed.object_type, listed.count) == ("patient", 1)
