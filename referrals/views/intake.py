@@ -57,6 +57,9 @@ def intake(request):
     else:
         form = IntakeForm(initial=_prefill(request.GET), practice=request.practice)
     form.prepare_focus()
+    if request.method == "GET" and form.chosen_patient is not None:
+        # The form opens with a patient chosen (their page's "new referral"): a look at them.
+        record(request, AuditAction.VIEWED, obj=form.chosen_patient, summary="Intake form")
     return render(request, "referrals/intake/form.html", {"form": form})
 
 

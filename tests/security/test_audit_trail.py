@@ -294,3 +294,29 @@ def test_support_staff_in_the_django_admin_are_audited_too(client, practice, cas
     assert client.get("/admin/referrals/patient/").status_code == 200
     listed = only_entry(action=AuditAction.LISTED)
     assert (listed.object_type, listed.count) == ("patient", 1)
+
+
+def test_intake_records_the_look_at_a_chosen_patient_and_the_new_referral(
+    client, front_desk_user, practice
+):
+    from ..factories import OfficeFactory, ProviderFactory
+    from ..test_intake import intake_data
+
+    client.force_login(front_desk_user)
+    with practice_scope(practice):
+        patient = PatientFactory(practice=practice)
+        office = OfficeFactory(practice=practice)
+        doctor = ProviderFactory(practice=practice, office=office)
+    assert client.get(reverse("intake"), {"patient": patient.pk}).status_code == 200
+    assert only_entry().patient_id == patient.pk
+    response = client.post(
+        reverse("intake"),
+        intake_data(patient=patient.pk, referring_office=office.pk, referring_provider=doctor.pk),
+    )
+    assert response.status_code == 302
+    created = only_entry(action=AuditAction.CREATED)
+    assert (created.object_type, created.patient_id, created.actor_user_id) == (
+        "referral",
+        patient.pk,
+        front_desk_user.pk,
+    )
