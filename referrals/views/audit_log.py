@@ -43,6 +43,9 @@ def audit_log_page(request):
     form, filters = _read_filters(request)
     patient = audit_log.patient_for_chart(filters.chart)
     entries = audit_log.filtered_entries(filters, patient)
+    if form.errors:
+        # Never "everything" in place of what was asked for: the message says what to fix.
+        entries = entries.none()
     page = audit_log.page_of(
         entries, before=request.GET.get("before", ""), after=request.GET.get("after", "")
     )

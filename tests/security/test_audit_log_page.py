@@ -154,7 +154,9 @@ def test_an_unknown_chart_number_matches_nothing_and_says_so(admin_client, log):
 def test_dates_the_wrong_way_round_are_refused_with_a_message(admin_client, log):
     response = admin_client.get(PAGE, {"start": "2026-03-04", "end": "2026-03-01"})
     assert response.status_code == 400
-    assert "“To” must be on or after “From”." in response.content.decode()
+    html = response.content.decode()
+    assert "“To” must be on or after “From”." in html
+    assert shown_ids(html) == []
 
 
 def test_an_empty_log_says_what_will_appear(admin_client):
