@@ -187,12 +187,19 @@ def letter_resend(request, pk: int):
             "communications/delivery/resend_confirm.html",
             {"letter": letter, "already_sent": already_sent, "next_url": _back(request, letter)},
         )
+    patient_id = letter.referral.patient_id  # loaded with the letter; resend relocks it
     try:
         letter = letters.resend(letter, by=request.user)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
-        record(request, AuditAction.CHANGED, obj=letter, summary="Resent to the referring office")
+        record(
+            request,
+            AuditAction.CHANGED,
+            obj=letter,
+            patient=patient_id,
+            summary="Resent to the referring office",
+        )
         where = (
             "queued to send by email"
             if letter.status == LetterStatus.QUEUED

@@ -112,6 +112,7 @@ def print_queue_pdf(request, pk: int):
 @require_POST
 def print_queue_mark(request, pk: int):
     letter = get_object_or_404(Letter.objects.select_related("referral"), pk=pk)
+    patient_id = letter.referral.patient_id
     channel = request.POST.get("channel", "")
     try:
         letter = letters.mark_printed(letter, by=request.user)
@@ -120,7 +121,14 @@ def print_queue_mark(request, pk: int):
             return _row(request, letter, error=exc.messages[0])
         messages.error(request, exc.messages[0])
         return redirect(_queue_url(channel))
-    record(request, AuditAction.PRINTED, obj=letter, summary=_done_words(letter))
+    # The service hands back the row it locked: the patient comes from the one we loaded.
+    record(
+        request,
+        AuditAction.PRINTED,
+        obj=letter,
+        patient=patient_id,
+        summary=_done_words(letter),
+    )
     if request.htmx:
         response = _row(request, letter, just_done=True)
         response["HX-Trigger"] = "printQueueChanged"
