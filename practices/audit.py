@@ -14,6 +14,7 @@ for words like "Report: referral volume, CSV", not for PHI).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +44,12 @@ def client_address(request) -> str | None:
     meta = getattr(request, "META", {})
     key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
     value = (meta.get(key) or meta.get("REMOTE_ADDR") or "").split(",")[0].strip()
-    return value or None
+    # The column is PostgreSQL's inet: a header a client can write ("unknown", "x") would
+    # make the INSERT, and with it the page, fail. Keep only what is an address.
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def _actor(request) -> tuple[str, User | None, str]:
