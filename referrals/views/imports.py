@@ -42,6 +42,14 @@ def import_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = jobs.create_job(request.practice, form.cleaned_data["file"], user=request.user)
+        # The file holds patient data from the moment it is stored (until it is imported).
+        record(
+            request,
+            AuditAction.CREATED,
+            obj=job,
+            count=job.total_rows,
+            summary=f"Import #{job.pk}: file uploaded, about {job.total_rows} rows",
+        )
         if jobs.runs_in_worker(job):
             practice_id = request.practice.pk
             transaction.on_commit(lambda: tasks.check_import.delay(practice_id, job.pk))
