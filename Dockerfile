@@ -56,4 +56,4 @@ USER app
 VOLUME ["/data"]
 EXPOSE 8000
 # The web command; the worker and beat services override it.
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--timeout", "60"]
+CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--timeout", "60"]

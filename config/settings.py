@@ -344,9 +344,11 @@ LOGGING = {
             "style": "{",
         },
     },
+    # Request lines lose their query strings and status tokens (config/log_redaction.py).
+    "filters": {"redact": {"()": "config.log_redaction.RedactRequestLines"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "server": {"class": "logging.StreamHandler", "formatter": "server"},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -21,6 +21,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from .audit import AuditAction, record, record_many
+
 TENANT_FIELD = "practice"
 
 
@@ -72,7 +74,13 @@ class TenantAdminMixin:
 
 
 class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
-    """ModelAdmin for a model with a ``practice`` foreign key and a scoped manager."""
+    """ModelAdmin for a model with a ``practice`` foreign key and a scoped manager.
+
+    With ``audit_patient_data`` the admin's looks and changes go to the audit log like the
+    app's own pages: support staff are actors like any other.
+    """
+
+    audit_patient_data = False
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
@@ -90,12 +98,27 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
             # Another practice's row is filtered out by the scope: same answer as a missing
             # one, a 404 that says nothing about whether it exists elsewhere.
             raise Http404(f"No {self.opts.verbose_name} with id “{object_id}” in this practice.")
+        if self.audit_patient_data and request.method == "GET":
+            record(request, AuditAction.VIEWED, obj=obj, summary="Django admin")
         return obj
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.practice = _practice_of(request)
         super().save_model(request, obj, form, change)
+        if self.audit_patient_data:
+            action = AuditAction.CHANGED if change else AuditAction.CREATED
+            record(request, action, obj=obj, summary="Django admin")
+
+    def delete_model(self, request, obj):
+        if self.audit_patient_data:
+            record(request, AuditAction.DELETED, obj=obj, summary="Django admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if self.audit_patient_data:
+            record_many(request, AuditAction.DELETED, list(queryset), summary="Django admin")
+        super().delete_queryset(request, queryset)
 
     def save_formset(self, request, form, formset, change):
         for inline_form in formset.forms:
@@ -112,7 +135,17 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         if _practice_of(request) is None:
             return self._pick_practice_first(request)
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if self.audit_patient_data and changelist is not None:
+            record(
+                request,
+                AuditAction.LISTED,
+                object_type=self.opts.model_name,
+                count=len(changelist.result_list),
+                summary="Django admin",
+            )
+        return response
 
     def add_view(self, request, form_url="", extra_context=None):
         if _practice_of(request) is None:

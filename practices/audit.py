@@ -14,6 +14,7 @@ for words like "Report: referral volume, CSV", not for PHI).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,14 @@ from django_scopes import scopes_disabled
 
 from .models import ActorKind, AuditAction, AuditEntry, Membership, Practice, User
 
-__all__ = ["AuditAction", "ActorKind", "record", "record_account_event", "client_address"]
+__all__ = [
+    "AuditAction",
+    "ActorKind",
+    "record",
+    "record_many",
+    "record_account_event",
+    "client_address",
+]
 
 _USER_AGENT_LENGTH = AuditEntry._meta.get_field("user_agent").max_length
 _PATH_LENGTH = AuditEntry._meta.get_field("path").max_length
@@ -36,7 +44,12 @@ def client_address(request) -> str | None:
     meta = getattr(request, "META", {})
     key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
     value = (meta.get(key) or meta.get("REMOTE_ADDR") or "").split(",")[0].strip()
-    return value or None
+    # The column is PostgreSQL's inet: a header a client can write ("unknown", "x") would
+    # make the INSERT, and with it the page, fail. Keep only what is an address.
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def _actor(request) -> tuple[str, User | None, str]:
@@ -123,6 +136,40 @@ def record(
         summary=summary[:_SUMMARY_LENGTH],
         count=count,
         **_request_fields(request),
+    )
+
+
+def record_many(
+    request,
+    action: AuditAction | str,
+    objs: list[models.Model],
+    *,
+    summary: str = "",
+) -> list[AuditEntry]:
+    """One entry per object, all written with one INSERT: a batch action on several
+    patients' records (letters printed together) stays findable per patient."""
+    if not objs:
+        return []
+    kind, user, label = _actor(request)
+    practice = getattr(request, "practice", None)
+    practice_id = practice.pk if isinstance(practice, Practice) else objs[0].practice_id
+    fields = _request_fields(request)
+    return AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                practice_id=practice_id,
+                actor_kind=kind,
+                actor_user=user,
+                actor_label=label[:200],
+                action=action,
+                object_type=obj._meta.model_name,
+                object_id=str(obj.pk),
+                patient_id=_patient_id_of(obj),
+                summary=summary[:_SUMMARY_LENGTH],
+                **fields,
+            )
+            for obj in objs
+        ]
     )
 
 

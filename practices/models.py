@@ -429,6 +429,8 @@ class AuditEntry(models.Model):
             models.Index(fields=["practice", "at"], name="audit_practice_at"),
             models.Index(fields=["practice", "patient_id", "at"], name="audit_practice_patient"),
             models.Index(fields=["practice", "actor_user", "at"], name="audit_practice_actor"),
+            # The audit page's action filter ("every export this year") and actor kinds.
+            models.Index(fields=["practice", "action", "at"], name="audit_practice_action"),
         ]
         triggers = [
             pgtrigger.Protect(

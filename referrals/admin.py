@@ -94,6 +94,7 @@ class ReferringProviderAdmin(TenantAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(TenantAdmin):
+    audit_patient_data = True
     list_display = ["last_name", "first_name", "chart_number", "date_of_birth", "phone"]
     search_fields = ["chart_number", "last_name", "first_name", "email", "phone"]
     fields = [("first_name", "last_name"), "date_of_birth", "chart_number", ("phone", "email")]
@@ -112,6 +113,7 @@ class MilestoneInline(ReadOnlyInline):
 
 @admin.register(Referral)
 class ReferralAdmin(TenantAdmin):
+    audit_patient_data = True
     list_display = [
         "__str__",
         "received_on",
@@ -185,6 +187,7 @@ class ReferralAdmin(TenantAdmin):
 
 @admin.register(MilestoneEvent)
 class MilestoneEventAdmin(ReadOnlyTenantAdmin):
+    audit_patient_data = True
     list_display = ["referral", "kind", "occurred_at", "scheduled_for", "recorded_by", "voided_at"]
     list_filter = ["kind", ("voided_at", admin.EmptyFieldListFilter)]
     search_fields = ["=referral__id"]
@@ -202,6 +205,7 @@ class OfficeEventAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(OnlineReferral)
 class OnlineReferralAdmin(ReadOnlyTenantAdmin):
+    audit_patient_data = True
     list_display = [
         "__str__",
         "created_at",

@@ -1,6 +1,6 @@
 """Staff pages of the referral domain; each feature's views and URLs live in one module."""
 
-from .views import attachments, imports, intake, offices, online, patients, timeline
+from .views import attachments, audit_log, imports, intake, offices, online, patients, timeline
 
 urlpatterns = [
     *intake.urlpatterns,
@@ -10,4 +10,5 @@ urlpatterns = [
     *online.urlpatterns,
     *imports.urlpatterns,
     *attachments.urlpatterns,
+    *audit_log.urlpatterns,
 ]

@@ -143,3 +143,20 @@ def test_valid_only_with_no_valid_row_imports_nothing(practice, tmp_path):
     with pytest.raises(CommandError, match=r"^No row is valid \(2 with errors\); nothing"):
         run("--practice", "lakeside", path, "--valid-only")
     assert referral_count(practice) == 0
+
+
+def test_the_import_is_recorded_in_the_audit_log_as_the_system(practice, good_file):
+    from django_scopes import scopes_disabled
+
+    from practices.models import ActorKind, AuditAction, AuditEntry
+
+    run("--practice", "lakeside", good_file)
+    with scopes_disabled():
+        (entry,) = AuditEntry.objects.all()
+    assert (entry.practice_id, entry.action, entry.actor_kind) == (
+        practice.pk,
+        AuditAction.IMPORTED,
+        ActorKind.SYSTEM,
+    )
+    assert entry.count == referral_count(practice)
+    assert entry.summary.startswith(f"import_referrals command: {len(GOOD_ROWS)} valid of")

@@ -303,3 +303,26 @@ def test_rows_that_became_invalid_after_the_check_fail_the_import_whole(admin_cl
     assert stored(practice)["Referral"] == 0
     page = admin_client.get(reverse("import_detail", args=[job.pk])).content.decode()
     assert "The import did not complete" in page
+
+
+def test_the_upload_its_preview_and_the_import_are_in_the_audit_log(
+    admin_client, practice, django_capture_on_commit_callbacks
+):
+    from django_scopes import scopes_disabled
+
+    from practices.models import AuditEntry
+
+    upload(admin_client, csv_bytes(*GOOD_ROWS))
+    job = job_of(practice)
+    admin_client.get(reverse("import_detail", args=[job.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("import_start", args=[job.pk]), {"mode": ImportMode.VALID_ONLY})
+    with scopes_disabled():
+        trail = list(
+            AuditEntry.objects.order_by("id").values_list("action", "object_type", "count")
+        )
+    assert trail == [
+        ("created", "importjob", 5),
+        ("listed", "patient", 5),
+        ("imported", "importjob", 5),
+    ]

@@ -15,14 +15,12 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from practices.csv_export import safe_cell
 from practices.models import Practice, settings_for
 
 log = logging.getLogger(__name__)
 
 PRINT_CSS = "css/reports-print.css"
-# A cell starting with one of these is a formula to a spreadsheet: an office named
-# "=HYPERLINK(...)" must stay text when the CSV is opened.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value) -> str:
@@ -36,8 +34,8 @@ def csv_cell(value) -> str:
         return f"{value:.1f}"
     if isinstance(value, int):
         return str(value)
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    # An office named "=HYPERLINK(...)" must stay text when the CSV is opened.
+    return safe_cell(value)
 
 
 def csv_bytes(header: list[str], lines: list[list]) -> bytes:

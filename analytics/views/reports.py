@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from practices.access import Action
+from practices.audit import AuditAction, record
 from practices.permissions import can_see_revenue, practice_required
 
 from ..reports import DEFAULT_REPORT, REPORTS, ReportKind
@@ -88,6 +89,17 @@ def reports(request):
     return response
 
 
+def _record_export(request, kind: ReportKind, filters: ReportFilters, file_type: str) -> None:
+    # The report's name and what it covers (period, office): counts only, no patient.
+    record(
+        request,
+        AuditAction.EXPORTED,
+        object_type="report",
+        object_id=kind.slug,
+        summary=f"Report: {kind.title}, {file_type}; {kind.scope(filters)}",
+    )
+
+
 def _download_filters(request) -> ReportFilters | HttpResponseBadRequest:
     form, filters = _read_filters(request)
     if form.errors:
@@ -108,6 +120,7 @@ def report_csv(request, report: str):
         return filters
     built = kind.build(filters, request.practice)
     header, lines = kind.csv(built, can_see_revenue(request))
+    _record_export(request, kind, filters, "CSV")
     return csv_response(kind.file_name(filters, "csv"), header, lines)
 
 
@@ -131,6 +144,7 @@ def report_pdf(request, report: str):
         context,
         landscape=any(table.wide for table in tables),
     )
+    _record_export(request, kind, filters, "PDF")
     return pdf_response(kind.file_name(filters, "pdf"), content)
 
 

@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from practices.access import Action
+from practices.audit import AuditAction, record
 from practices.models import settings_for
 from practices.permissions import practice_required
 from referrals.models import ReferringOffice
@@ -95,9 +96,17 @@ def letter_list(request):
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    shown = list(page.object_list)
+    record(
+        request,
+        AuditAction.LISTED,
+        object_type="letter",
+        count=len(shown),
+        summary="Letters (delivery log)",
+    )
     context = {
         "page": page,
-        "letters": list(page.object_list),
+        "letters": shown,
         "filters": filters,
         "errors": errors,
         "query": query.urlencode(),
@@ -136,6 +145,13 @@ def overdue_worklist(request):
         ((rows[0].referral, rows) for rows in by_referral.values() if rows),
         key=lambda pair: pair[1][0].due_at,
     )
+    record(
+        request,
+        AuditAction.LISTED,
+        object_type="referral",
+        count=len(cases),
+        summary="Overdue letters",
+    )
     return render(
         request,
         "communications/delivery/overdue.html",
@@ -165,16 +181,25 @@ def letter_resend(request, pk: int):
     letter = get_object_or_404(_letters(), pk=pk)
     already_sent = letter.status in loop_closure.DONE
     if request.method == "GET" or (already_sent and request.POST.get("confirm") != "yes"):
+        record(request, AuditAction.VIEWED, obj=letter)
         return render(
             request,
             "communications/delivery/resend_confirm.html",
             {"letter": letter, "already_sent": already_sent, "next_url": _back(request, letter)},
         )
+    patient_id = letter.referral.patient_id  # loaded with the letter; resend relocks it
     try:
         letter = letters.resend(letter, by=request.user)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     else:
+        record(
+            request,
+            AuditAction.CHANGED,
+            obj=letter,
+            patient=patient_id,
+            summary="Resent to the referring office",
+        )
         where = (
             "queued to send by email"
             if letter.status == LetterStatus.QUEUED
@@ -190,6 +215,7 @@ def letter_download(request, pk: int):
     """A letter's PDF as a download (the stored one, or rendered now and stored)."""
     letter = get_object_or_404(_letters().select_related("practice", "event"), pk=pk)
     response = HttpResponse(letters.letter_pdf(letter), content_type="application/pdf")
+    record(request, AuditAction.DOWNLOADED, obj=letter, summary="Letter PDF")
     response["Content-Disposition"] = f'attachment; filename="{letters.pdf_filename(letter)}"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -201,6 +227,13 @@ def status_link_create(request, office_pk: int):
     """A new status link; its URL is shown on this response only (only a hash is kept)."""
     office = get_object_or_404(ReferringOffice, pk=office_pk)
     link, token = status_links.create_status_link(office, by=request.user)
+    # A status link opens the office's patients to whoever holds it.
+    record(
+        request,
+        AuditAction.CREATED,
+        obj=link,
+        summary=f"GP status link for referring office #{office.pk}",
+    )
     response = render(
         request,
         "communications/status_page/link_created.html",
@@ -215,6 +248,12 @@ def status_link_create(request, office_pk: int):
 def status_link_revoke(request, pk: int):
     link = get_object_or_404(StatusLink.objects.select_related("office"), pk=pk)
     status_links.revoke(link, by=request.user)
+    record(
+        request,
+        AuditAction.CHANGED,
+        obj=link,
+        summary=f"Revoked GP status link of referring office #{link.office_id}",
+    )
     messages.success(request, f"Status link #{link.pk} for {link.office.name} revoked.")
     return redirect("office_detail", link.office_id)
 

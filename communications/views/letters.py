@@ -20,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from practices.access import Action
+from practices.audit import AuditAction, record, record_many
 from practices.permissions import practice_required
 from referrals.choices import LetterChannel
 
@@ -76,6 +77,13 @@ def _print_queue_context(request) -> dict:
 def print_queue(request):
     """The page, or for htmx (tabs) only the list it swaps in place."""
     context = _print_queue_context(request)
+    record(
+        request,
+        AuditAction.LISTED,
+        object_type="letter",
+        count=len(context["rows"]) + len(context["done"]),
+        summary="Print queue",
+    )
     template = (
         "communications/print_queue_list.html"
         if request.htmx
@@ -94,6 +102,7 @@ def print_queue_pdf(request, pk: int):
         Letter.objects.select_related("practice", "referral__patient", "event"), pk=pk
     )
     response = HttpResponse(letters.letter_pdf(letter), content_type="application/pdf")
+    record(request, AuditAction.DOWNLOADED, obj=letter, summary="Letter PDF from the print queue")
     response["Content-Disposition"] = f'inline; filename="{letters.pdf_filename(letter)}"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -102,7 +111,8 @@ def print_queue_pdf(request, pk: int):
 @practice_required(Action.SEND_LETTERS)
 @require_POST
 def print_queue_mark(request, pk: int):
-    letter = get_object_or_404(Letter, pk=pk)
+    letter = get_object_or_404(Letter.objects.select_related("referral"), pk=pk)
+    patient_id = letter.referral.patient_id
     channel = request.POST.get("channel", "")
     try:
         letter = letters.mark_printed(letter, by=request.user)
@@ -111,6 +121,14 @@ def print_queue_mark(request, pk: int):
             return _row(request, letter, error=exc.messages[0])
         messages.error(request, exc.messages[0])
         return redirect(_queue_url(channel))
+    # The service hands back the row it locked: the patient comes from the one we loaded.
+    record(
+        request,
+        AuditAction.PRINTED,
+        obj=letter,
+        patient=patient_id,
+        summary=_done_words(letter),
+    )
     if request.htmx:
         response = _row(request, letter, just_done=True)
         response["HX-Trigger"] = "printQueueChanged"
@@ -143,13 +161,16 @@ def print_queue_mark_many(request):
     if not chosen:
         messages.error(request, "Tick the letters you printed or faxed first.")
         return redirect(_queue_url(channel))
-    done = 0
+    done = []
     for letter in chosen:
         try:
             letters.mark_printed(letter, by=request.user)
-            done += 1
+            done.append(letter)
         except ValidationError:
             pass  # marked by someone else meanwhile: already done
+    # One entry per letter (each names its patient), written in one INSERT.
+    record_many(request, AuditAction.PRINTED, done, summary=f"Marked {len(done)} sent together")
+    done = len(done)
     messages.success(request, f"{done} letter{'s' if done != 1 else ''} marked as sent.")
     return redirect(_queue_url(channel))
 
@@ -172,8 +193,11 @@ def print_queue_skip(request, pk: int):
         except ValidationError as exc:
             error = exc.message_dict.get("reason", exc.messages)[0]
         else:
+            record(request, AuditAction.CHANGED, obj=letter, summary="Skipped printing")
             messages.success(request, f"Skipped: {letter} to {letter.recipient_name}.")
             return redirect(_queue_url(request.POST.get("channel", "")))
+    if request.method == "GET":
+        record(request, AuditAction.VIEWED, obj=letter)
     return render(
         request,
         "communications/print_queue_skip.html",

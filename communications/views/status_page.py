@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from practices.audit import ActorKind, AuditAction, record
 from practices.models import settings_for
 from practices.scoping import practice_scope
 from referrals.models import Referral
@@ -41,6 +42,14 @@ def _live_link(token: str):
     if link is None:
         raise Http404("No such page.")
     return link
+
+
+def _as_status_token(request, link) -> None:
+    """The actor of this request is the link, not a person (nobody logs in here)."""
+    request.audit_actor = (
+        ActorKind.STATUS_TOKEN,
+        f"GP status link #{link.pk} of referring office #{link.office_id}",
+    )
 
 
 def patient_label(patient, phi: str) -> str:
@@ -77,6 +86,15 @@ def status_page(request, token: str):
             for r in referrals
         ]
         status_links.record_access(link, request, "page")
+        _as_status_token(request, link)
+        record(
+            request,
+            AuditAction.LISTED,
+            object_type="referral",
+            count=len(rows),
+            practice=practice,
+            summary="GP status page",
+        )
         response = render(
             request,
             "communications/status_page/page.html",
@@ -106,6 +124,14 @@ def status_letter_pdf(request, token: str, letter_id: int):
             raise Http404("No such letter.")
         content = letters.letter_pdf(letter)
         status_links.record_access(link, request, f"letter:{letter.pk}")
+        _as_status_token(request, link)
+        record(
+            request,
+            AuditAction.DOWNLOADED,
+            obj=letter,
+            practice=practice,
+            summary="Letter PDF from the GP status page",
+        )
         filename = letters.pdf_filename(letter)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{filename}"'

@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from practices.access import Action
+from practices.audit import AuditAction, record
 from practices.models import settings_for
 from practices.permissions import practice_required
 from referrals.models import MilestoneEvent, Referral
@@ -88,11 +89,17 @@ def _interval(practice) -> int:
     return intervals[0] if intervals else 7
 
 
-def _preview(request, kind: LetterKind, subject: str, body: str, case: Referral | None):
+def _preview(
+    request, kind: LetterKind, subject: str, body: str, case: Referral | None, *, audit=True
+):
     """(rendered letter or None, errors naming the subject or the body)."""
     errors = validate_template(subject, body)
     if errors or case is None:
         return None, errors
+    if audit:
+        # The preview is the case's letter as the GP would read it (and the case picker
+        # names recent patients): one look at the case.
+        record(request, AuditAction.VIEWED, obj=case, summary=f"Letter preview: {kind.label}")
     try:
         rendered = preview(
             request.practice, kind, subject, body, case, interval_days=_interval(request.practice)
@@ -205,7 +212,7 @@ def letter_template_preview_pdf(request, kind):
     kind = _kind(kind)
     case = _chosen_case(request.POST.get("case"), _preview_cases(kind))
     subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
-    rendered, errors = _preview(request, kind, subject, body, case)
+    rendered, errors = _preview(request, kind, subject, body, case, audit=False)
     if rendered is None:
         messages.error(
             request,
@@ -213,6 +220,7 @@ def letter_template_preview_pdf(request, kind):
         )
         return redirect("letter_template_edit", kind=kind.value)
     response = HttpResponse(pdf_from_html(rendered.html), content_type="application/pdf")
+    record(request, AuditAction.DOWNLOADED, obj=case, summary=f"Letter preview PDF: {kind.label}")
     response["Content-Disposition"] = f'attachment; filename="preview-{slugify(kind.label)}.pdf"'
     return response
 

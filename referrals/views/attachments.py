@@ -7,6 +7,7 @@ from django.urls import path
 from django.views.decorators.cache import never_cache
 
 from practices.access import Action
+from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
 from ..models import Attachment
@@ -16,7 +17,17 @@ from ..models import Attachment
 @practice_required(Action.VIEW_CASES)
 def attachment_file(request, pk):
     # Inside the request's practice scope: another practice's attachment is a 404.
-    attachment = get_object_or_404(Attachment, pk=pk)
+    attachment = get_object_or_404(Attachment.objects.select_related("referral"), pk=pk)
+    record(
+        request,
+        AuditAction.DOWNLOADED,
+        obj=attachment,
+        summary=(
+            f"Attachment of online referral #{attachment.online_referral_id}"
+            if attachment.referral_id is None
+            else "Attachment of the case"
+        ),
+    )
     response = FileResponse(
         attachment.file.open("rb"),
         content_type=attachment.content_type,  # decided from the content at upload

@@ -4,7 +4,6 @@ Small files are checked and imported in the request; large ones by Celery worker
 the page polls a progress fragment. Only administrators and coordinators import.
 """
 
-import csv
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -15,6 +14,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from practices.access import Action
+from practices.audit import AuditAction, record
+from practices.csv_export import csv_response
 from practices.permissions import practice_required
 
 from .. import tasks
@@ -41,6 +42,14 @@ def import_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = jobs.create_job(request.practice, form.cleaned_data["file"], user=request.user)
+        # The file holds patient data from the moment it is stored (until it is imported).
+        record(
+            request,
+            AuditAction.CREATED,
+            obj=job,
+            count=job.total_rows,
+            summary=f"Import #{job.pk}: file uploaded, about {job.total_rows} rows",
+        )
         if jobs.runs_in_worker(job):
             practice_id = request.practice.pk
             transaction.on_commit(lambda: tasks.check_import.delay(practice_id, job.pk))
@@ -142,6 +151,13 @@ def import_detail(request, pk):
         with job.file.open("rb") as stream:
             rows, matcher = preview_csv(request.practice, stream, limit=PREVIEW_ROWS)
         context["preview"] = [_preview_line(r, matcher) for r in rows]
+        record(
+            request,
+            AuditAction.LISTED,
+            object_type="patient",
+            count=len(context["preview"]),
+            summary=f"Import #{job.pk} preview",
+        )
     return render(request, "referrals/imports/detail.html", context)
 
 
@@ -178,6 +194,17 @@ def import_start(request, pk):
             "rows, or upload a corrected file.",
         )
         return redirect("import_detail", job.pk)
+    counts = job.counts or {}
+    record(
+        request,
+        AuditAction.IMPORTED,
+        obj=job,
+        count=counts.get("valid_rows"),
+        summary=(
+            f"Import #{job.pk} started ({mode}): "
+            f"{counts.get('valid_rows', 0)} valid of {job.total_rows} rows"
+        ),
+    )
     if jobs.runs_in_worker(job):
         practice_id = request.practice.pk
         transaction.on_commit(lambda: tasks.run_import.delay(practice_id, job.pk))
@@ -190,13 +217,13 @@ def import_start(request, pk):
 def import_errors(request, pk):
     """The errors as a CSV to fix the file in a spreadsheet (line, column, message)."""
     job = _job_or_404(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["line", "column", "message"])
-    for error in job.errors:
-        writer.writerow([error["line"] or "", error["column"], error["message"]])
-    return response
+    # The messages quote the file's cells, which may be patient data.
+    record(request, AuditAction.EXPORTED, obj=job, summary=f"Import #{job.pk} errors, CSV")
+    return csv_response(
+        f"import-{job.pk}-errors.csv",
+        ["line", "column", "message"],
+        ([error["line"] or "", error["column"], error["message"]] for error in job.errors),
+    )
 
 
 urlpatterns = [

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from practices.access import Action
+from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
 from ..forms.intake import IntakeForm, parse_date_of_birth
@@ -56,11 +57,15 @@ def intake(request):
     else:
         form = IntakeForm(initial=_prefill(request.GET), practice=request.practice)
     form.prepare_focus()
+    if request.method == "GET" and form.chosen_patient is not None:
+        # The form opens with a patient chosen (their page's "new referral"): a look at them.
+        record(request, AuditAction.VIEWED, obj=form.chosen_patient, summary="Intake form")
     return render(request, "referrals/intake/form.html", {"form": form})
 
 
 def _saved(request, result, *, then_new: bool):
     referral = result.referral
+    record(request, AuditAction.CREATED, obj=referral, summary="Referral entered at intake")
     case_url = reverse("referral_detail", args=[referral.pk])
     # Messages may travel in a cookie: ids and office names only, never the patient's name.
     messages.success(
@@ -93,6 +98,15 @@ def _fragment_or_page(request, fragment: str, page: str, context: dict):
 def patient_search(request):
     query = (request.GET.get("patient_q") or request.GET.get("q") or "").strip()
     patients = search_patients(query)
+    if patients:
+        # One entry per answered keystroke that showed patients; the words stay out.
+        record(
+            request,
+            AuditAction.LISTED,
+            object_type="patient",
+            count=len(patients),
+            summary="Intake patient search",
+        )
     context = {"q": query, "patients": patients}
     if not request.htmx:
         context["results"] = [
@@ -145,6 +159,14 @@ def duplicate_check(request):
         date_of_birth=parse_date_of_birth(request.GET.get("date_of_birth", "")),
         phone=request.GET.get("phone", ""),
     )
+    if duplicates:
+        record(
+            request,
+            AuditAction.LISTED,
+            object_type="patient",
+            count=len(duplicates),
+            summary="Intake duplicate-patient warning",
+        )
     if not request.htmx:
         cleared = dict.fromkeys(NEW_PATIENT_FIELDS, "")
         for duplicate in duplicates:

@@ -21,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from practices.access import Action, can
+from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
 from .. import duplicates
@@ -172,13 +173,22 @@ def office_detail(request, pk: int):
         .select_related("patient", "referring_provider")
         .order_by("-received_on", "-id")[:RECENT_REFERRALS_SHOWN]
     )
+    recent_referrals = list(recent_referrals)
+    if recent_referrals:
+        record(
+            request,
+            AuditAction.LISTED,
+            object_type="referral",
+            count=len(recent_referrals),
+            summary=f"Referring office #{office.pk}: recent referrals",
+        )
     keys = duplicates.office_keys()
     context = {
         "office": office,
         "stats": stats,
         "recent_days": RECENT_DAYS,
         "providers": list(office.providers.all()),
-        "recent_referrals": list(recent_referrals),
+        "recent_referrals": recent_referrals,
         "history": [
             (event, describe_event(event))
             for event in office.history.select_related("by", "referral")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from practices.access import Action
+from practices.audit import AuditAction, record
 from practices.models import Practice
 from practices.permissions import practice_required
 from practices.scoping import practice_scope
@@ -70,6 +71,14 @@ def public_form(request, practice_slug):
                 return redirect("online_referral_thanks", practice.slug)
             if form.is_valid():
                 online = online_intake.submit(practice, form.cleaned_data, form.checked_files)
+                # Who sent it is not known (no login): the address and browser are.
+                record(
+                    request,
+                    AuditAction.CREATED,
+                    obj=online,
+                    practice=practice,
+                    summary="Online referral form submitted",
+                )
                 _remember_thanks(request, practice, online, form.cleaned_data)
                 return redirect("online_referral_thanks", practice.slug)
         context = {
@@ -132,6 +141,14 @@ def inbox(request):
         items = items.filter(status=OnlineReferralStatus.PENDING).order_by(
             urgency_rank, "created_at"
         )
+    items = list(items)
+    record(
+        request,
+        AuditAction.LISTED,
+        object_type="onlinereferral",
+        count=len(items),
+        summary="Online referral inbox" + (": handled" if handled else ": waiting"),
+    )
     context = {
         "items": items,
         "handled": handled,
@@ -164,6 +181,12 @@ def _get_item(pk):
 @practice_required(Action.ONLINE_INBOX)
 def inbox_item(request, pk):
     online = _get_item(pk)
+    record(
+        request,
+        AuditAction.VIEWED,
+        obj=online,
+        patient=online.referral.patient_id if online.referral else None,
+    )
     return render(request, "referrals/online/item.html", _item_context(online))
 
 
@@ -192,6 +215,12 @@ def accept(request, pk):
                 return redirect("online_inbox_item", pk)
             form.add_error(None, exc.messages)
         else:
+            record(
+                request,
+                AuditAction.CREATED,
+                obj=referral,
+                summary=f"Confirmed online referral #{online.pk} as a case",
+            )
             messages.success(
                 request,
                 f"Online referral {online_intake.reference_of(online)} is now case #{referral.pk}.",
@@ -212,6 +241,7 @@ def reject(request, pk):
             messages.error(request, " ".join(exc.messages))
             return redirect("online_inbox_item", pk)
         else:
+            record(request, AuditAction.CHANGED, obj=online, summary="Rejected online referral")
             messages.success(
                 request, f"Online referral {online_intake.reference_of(online)} was rejected."
             )

@@ -5,9 +5,11 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from practices.access import Action
+from practices.access import Action, can
+from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
+from ..audit_log import recent_about_patient
 from ..models import Patient
 
 
@@ -16,6 +18,7 @@ from ..models import Patient
 def patient_detail(request, pk: int):
     # Inside the request's practice scope: another practice's patient is a 404.
     patient = get_object_or_404(Patient, pk=pk)
+    record(request, AuditAction.VIEWED, obj=patient)
     referrals = patient.referrals.select_related("referring_office", "referring_provider").order_by(
         "-received_on", "-id"
     )
@@ -25,7 +28,15 @@ def patient_detail(request, pk: int):
     return render(
         request,
         "referrals/patients/detail.html",
-        {"patient": patient, "referrals": referrals, "age": age},
+        {
+            "patient": patient,
+            "referrals": referrals,
+            "age": age,
+            # "Who has seen this record": the practice administrator's view of the log.
+            "seen_by": (
+                recent_about_patient(patient.pk) if can(request, Action.VIEW_AUDIT_LOG) else None
+            ),
+        },
     )
 
 

@@ -18,6 +18,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from practices.access import Action, can
+from practices.audit import AuditAction, record
 from practices.permissions import can_see_revenue, practice_required
 
 from .. import services, workflow, worklist
@@ -105,8 +106,12 @@ def _case_context(request, referral: Referral, **extra) -> dict:
     }
 
 
-def _render_case(request, referral: Referral, *, status: int = 200, **extra):
-    """The whole page, or for htmx only the case block it swaps in place."""
+def _render_case(request, referral: Referral, *, status: int = 200, viewed: bool = True, **extra):
+    """The whole page, or for htmx only the case block it swaps in place. Showing the
+    case is a look at the patient's record (``viewed``), unless the request already
+    recorded the change it made."""
+    if viewed:
+        record(request, AuditAction.VIEWED, obj=referral)
     context = _case_context(request, referral, **extra)
     if request.htmx:
         response = render(request, "referrals/timeline/_case.html", context)
@@ -164,10 +169,11 @@ def referral_step(request, pk: int, kind: str):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
+            record(request, AuditAction.CHANGED, obj=referral, summary=f"Step: {K(kind).label}")
             messages.success(request, f"Recorded: {K(kind).label}.")
             if request.htmx:
                 referral.refresh_from_db()
-                return _render_case(request, referral)
+                return _render_case(request, referral, viewed=False)
             return redirect("referral_detail", pk=referral.pk)
     return _render_case(request, referral, status=UNPROCESSABLE, open_step=kind, form=form)
 
@@ -202,12 +208,20 @@ def referral_undo(request, pk: int):
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
+            # Voiding is the timeline's delete: the step stays, struck through.
+            record(
+                request,
+                AuditAction.DELETED,
+                obj=voided,
+                patient=referral.patient_id,
+                summary=f"Undid step: {voided.get_kind_display()} (case #{referral.pk})",
+            )
             messages.success(
                 request, f"Undone: {voided.get_kind_display()}. It stays on the timeline."
             )
             if request.htmx:
                 referral.refresh_from_db()
-                return _render_case(request, referral)
+                return _render_case(request, referral, viewed=False)
             return redirect("referral_detail", pk=referral.pk)
     return _render_case(request, referral, status=UNPROCESSABLE, undo_form=form)
 
@@ -223,6 +237,16 @@ def worklist_view(request):
     page = Paginator(cases, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
     rows = worklist.worklist_rows(page.object_list, today)
     counts = worklist.worklist_counts(filters, today)
+    # The search words may be a patient's name: the entry names the tab, never the words.
+    record(
+        request,
+        AuditAction.LISTED,
+        object_type="referral",
+        count=len(rows),
+        summary=f"Case worklist: {filters.get('stage') or worklist.OPEN}"
+        + (f", queue {filters['queue']}" if filters.get("queue") else "")
+        + (", searched" if filters.get("q") else ""),
+    )
     context = {
         "form": form,
         "filters": filters,

@@ -93,6 +93,9 @@ ROUTES: dict[str, Route] = {
     "api_key_revoke": Route(kwargs=_obj("api_key", "key_id"), method="POST"),
     "referrer_health_settings": Route(),
     "referrer_health_recompute": Route(method="POST"),
+    # The audit log's filters are words and the practice's own members, not object ids.
+    "audit_log": Route(),
+    "audit_log_csv": Route(),
     # referrals: intake, patients, cases
     "intake": Route(),
     "intake_patient_search": Route(query=lambda o: {"q": "Jordan"}),

@@ -64,3 +64,17 @@ def test_the_log_refuses_update_and_delete(in_practice, request_of, statement):
     ):
         cursor.execute(statement.format(t=table))
     assert AuditEntry.objects.get().action == AuditAction.VIEWED
+
+
+@pytest.mark.parametrize(
+    ("header", "stored"),
+    [("203.0.113.7, 10.0.0.1", "203.0.113.7"), ("unknown", None), ("<script>", None)],
+)
+def test_a_forged_proxy_header_never_breaks_the_insert(
+    in_practice, request_of, settings, header, stored
+):
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
+    request = request_of()
+    request.META["HTTP_X_FORWARDED_FOR"] = header
+    record(request, AuditAction.VIEWED, object_type="report")
+    assert AuditEntry.objects.get().ip_address == stored

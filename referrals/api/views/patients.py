@@ -1,10 +1,12 @@
-"""Patients. PHI: the API returns them to the practice's own key only; nothing is logged."""
+"""Patients. PHI: the API returns them to the practice's own key only; nothing is written to
+the application log, and every call leaves an audit entry (referrals/api/audit.py)."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from practices.access import Action
 from referrals.models import Patient
 
+from ..audit import AuditedApiMixin
 from ..filters import PatientFilter
 from ..serializers import PatientSerializer
 from .directory import ListCreateRetrieveUpdateViewSet
@@ -17,7 +19,7 @@ from .directory import ListCreateRetrieveUpdateViewSet
     update=extend_schema(summary="Replace a patient"),
     partial_update=extend_schema(summary="Update a patient"),
 )
-class PatientViewSet(ListCreateRetrieveUpdateViewSet):
+class PatientViewSet(AuditedApiMixin, ListCreateRetrieveUpdateViewSet):
     """The practice's patients. `chart_number` is your PMS's chart number, unique within
     the practice."""
 
@@ -30,6 +32,7 @@ class PatientViewSet(ListCreateRetrieveUpdateViewSet):
         "partial_update": Action.INTAKE,
     }
     queryset = Patient.objects.none()
+    audit_object_type = "patient"
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
 

@@ -17,10 +17,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from practices.access import API_KEY, Action, allows
+from practices.audit import AuditAction
 from referrals import services
 from referrals.models import Referral
 
 from ...step_permissions import action_for_step
+from ..audit import AuditedApiMixin
 from ..base import PracticeApiMixin
 from ..filters import ReferralFilter
 from ..schema import VALIDATION_ERROR
@@ -75,6 +77,7 @@ CREATE_EXAMPLE = OpenApiExample(
     ),
 )
 class ReferralViewSet(
+    AuditedApiMixin,
     PracticeApiMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -93,6 +96,7 @@ class ReferralViewSet(
     }
     queryset = Referral.objects.none()
     filterset_class = ReferralFilter
+    audit_object_type = "referral"
 
     def get_queryset(self):
         return Referral.objects.order_by("-received_on", "-id")
@@ -106,6 +110,7 @@ class ReferralViewSet(
         serializer = ReferralSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         referral = serializer.save()
+        self.audit_object = referral
         data = ReferralDetailSerializer(referral, context=self.get_serializer_context()).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -138,6 +143,7 @@ class ReferralViewSet(
     def events(self, request, pk=None):
         referral = self.get_object()
         if request.method == "GET":
+            self.audit_action = AuditAction.VIEWED
             events = referral.events.order_by("occurred_at", "id")
             return Response(MilestoneEventSerializer(events, many=True).data)
         payload = MilestoneInputSerializer(data=request.data)
@@ -150,4 +156,5 @@ class ReferralViewSet(
             **payload.validated_data,
             historical=referral.is_historical,
         )
+        self.audit_action, self.audit_object = AuditAction.CHANGED, event
         return Response(RecordedMilestoneSerializer(event).data, status=status.HTTP_201_CREATED)

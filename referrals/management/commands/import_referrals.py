@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from practices.audit import AuditAction, record
 from practices.models import Practice
 from practices.scoping import practice_scope
 from referrals.importing.pipeline import ImportRefused, Report, check_csv, import_csv
@@ -60,6 +61,19 @@ class Command(BaseCommand):
                 if exc.report.file_error:
                     raise CommandError(exc.report.file_error) from exc
                 raise CommandError(self._refusal(exc.report, valid_only)) from exc
+            # No request: the operator's shell is the "system" actor of the audit log.
+            record(
+                None,
+                AuditAction.IMPORTED,
+                object_type="import",
+                count=report.counts.get("referrals_created", 0),
+                practice=target,
+                summary=(
+                    f"import_referrals command: {report.counts.get('valid_rows', 0)} valid of "
+                    f"{report.total_rows} rows, {report.counts.get('patients_created', 0)} new "
+                    "patients"
+                ),
+            )
         self._print_errors(report)
         self._print_counts(report, f"Imported into {target.name}:")
         self.stdout.write(f"Took {time.monotonic() - started:.1f} s.")
