@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('practices', '0005_accounts_and_audit'),
+        ('practices', '0006_row_level_security'),
     ]
 
     operations = [
