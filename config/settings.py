@@ -7,6 +7,7 @@ Every variable is documented in the README.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -69,6 +70,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally: no CDN at run time
     "django_filters",
     "pgtrigger",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "axes",
     "practices",
     "referrals",
     "communications",
@@ -82,10 +87,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "practices.middleware.PracticeMiddleware",
+    # After the practice is known: its policy says who must have a second factor.
+    "practices.two_factor.TwoFactorEnrolmentMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the login into a response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,10 +134,67 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "practices.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Argon2 first: new and changed passwords are hashed with it; the others only let an old
+# hash be checked once, and Django rehashes it with Argon2 at that login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Accounts (django-allauth): email and password, then the second factor. Nobody signs up:
+# people join by an administrator's invitation, whose address is therefore known.
+ACCOUNT_ADAPTER = "practices.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"login": "practices.accounts.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# A reset asked for an address nobody uses says the same as for a real one, and writes to no
+# one: accounts exist by invitation, so a stranger's address is not ours to email.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# Failed logins are counted by django-axes (per account and per address, one message);
+# allauth's own counter of them would answer the same thing in other words.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="OMS Referrals")
+MFA_RECOVERY_CODE_COUNT = 10
+
+# Lockout (django-axes, database handler): an account is locked after LOGIN_FAILURES_PER_ACCOUNT
+# failed logins, an address after LOGIN_FAILURES_PER_ADDRESS (one address trying many accounts),
+# each for LOGIN_LOCKOUT_MINUTES after its last failure. An administrator can unlock earlier.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_HANDLER = "practices.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_RESET_ON_SUCCESS = False  # a success in between must not wipe an attacker's count
+AXES_USERNAME_CALLABLE = "practices.lockout.typed_email"
+AXES_CLIENT_IP_CALLABLE = "practices.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "practices.lockout.lockout_response"
+AXES_VERBOSE = False
+# Never store what was typed in the login form (the password is cleansed, but the rest of a
+# POST has no business in a table kept for weeks).
+AXES_SENSITIVE_PARAMETERS = ["password", "login", "email", "csrfmiddlewaretoken"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -56,7 +56,7 @@ def test_anonymous_users_are_sent_to_the_login_page(client, path):
 def test_the_login_page_renders(client):
     response = client.get("/login/")
     assert response.status_code == 200
-    assert 'name="username"' in response.text
+    assert 'name="login"' in response.text and 'name="password"' in response.text
 
 
 @time_machine.travel(NOW, tick=False)
