@@ -180,9 +180,7 @@ def test_the_enrolment_page_turns_two_factor_on_and_records_it(
     admin = MembershipFactory(practice=practice, role=Role.ADMIN, two_factor=False).user
     log_in(client, admin.email)
     assert client.get("/")["Location"] == "/accounts/2fa/totp/activate/"
-    confirm = client.get("/accounts/2fa/totp/activate/")
-    assert confirm["Location"].startswith("/accounts/reauthenticate/")
-    client.post(confirm["Location"], {"password": PASSWORD})
+    # The password was typed seconds ago: no second prompt for it before enrolling.
     page = client.get("/accounts/2fa/totp/activate/")
     assert 'data-testid="enrol-required"' in page.text
     secret = re.search(r'value="([A-Z2-7]+)" readonly data-testid="totp-secret"', page.text)[1]
@@ -229,6 +227,13 @@ def test_the_admin_sets_the_policy_on_the_settings_page(admin_client, practice, 
 def test_only_an_admin_may_change_the_policy(client, coordinator_user):
     client.force_login(coordinator_user)
     assert client.get("/settings/security/").status_code == 403
+
+
+def test_changing_two_factor_later_asks_for_the_password_again(client, admin_user):
+    log_in(client, admin_user.email)
+    client.post("/accounts/2fa/authenticate/", {"code": totp_code()})
+    response = client.get("/accounts/2fa/totp/deactivate/")
+    assert response["Location"].startswith("/accounts/reauthenticate/")
 
 
 def test_a_recovery_code_logs_in_once(client, admin_user):
