@@ -168,11 +168,13 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 # A reset asked for an address nobody uses says the same as for a real one, and writes to no
 # one: accounts exist by invitation, so a stranger's address is not ours to email.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works once, within the hour
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # Failed logins are counted by django-axes (per account and per address, one message);
 # allauth's own counter of them would answer the same thing in other words.
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
+MFA_ADAPTER = "practices.mfa.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="OMS Referrals")
 MFA_RECOVERY_CODE_COUNT = 10
@@ -248,6 +250,9 @@ else:
 # a reverse proxy REMOTE_ADDR is the proxy's, and every office would share one limit: name
 # the header in which the proxy puts the client's address, e.g. HTTP_X_REAL_IP.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# allauth's own rate limits (password reset requests, logins per minute) read the same header.
+if RATELIMIT_IP_META_KEY and RATELIMIT_IP_META_KEY.startswith("HTTP_"):
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER = RATELIMIT_IP_META_KEY[5:].replace("_", "-")
 
 # Email: SMTP (or any backend) from EMAIL_URL; unset writes each email as a file.
 EMAIL_URL = env.str("EMAIL_URL", default="")

@@ -236,6 +236,31 @@ def test_changing_two_factor_later_asks_for_the_password_again(client, admin_use
     assert response["Location"].startswith("/accounts/reauthenticate/")
 
 
+def test_two_factor_cannot_be_turned_off_while_the_practice_requires_it(
+    client, admin_user, front_desk_user
+):
+    log_in(client, admin_user.email)
+    client.post("/accounts/2fa/authenticate/", {"code": totp_code()})
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    refused = client.post("/accounts/2fa/totp/deactivate/")
+    assert "You cannot deactivate two-factor authentication." in refused.text
+    assert has_totp(admin_user)
+    # Someone the policy does not cover may turn it off.
+    enrol_totp(front_desk_user)
+    client.force_login(front_desk_user)
+    client.post("/accounts/reauthenticate/", {"password": PASSWORD})
+    assert client.post("/accounts/2fa/totp/deactivate/").status_code == 302
+    assert not has_totp(front_desk_user)
+
+
+def test_the_authenticator_key_is_encrypted_at_rest(admin_user):
+    from tests.factories import TEST_TOTP_SECRET
+
+    with scopes_disabled():
+        stored = Authenticator.objects.get(user=admin_user, type=Authenticator.Type.TOTP)
+    assert TEST_TOTP_SECRET not in str(stored.data)
+
+
 def test_a_recovery_code_logs_in_once(client, admin_user):
     with scopes_disabled():
         codes = RecoveryCodes(
