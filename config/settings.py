@@ -194,6 +194,9 @@ AXES_USERNAME_CALLABLE = "practices.lockout.typed_email"
 AXES_CLIENT_IP_CALLABLE = "practices.lockout.client_ip"
 AXES_LOCKOUT_CALLABLE = "practices.lockout.lockout_response"
 AXES_VERBOSE = False
+# Successful logins are in the audit log already; axes' own access log would keep a second,
+# unbounded copy with session hashes.
+AXES_DISABLE_ACCESS_LOG = True
 # Never store what was typed in the login form (the password is cleansed, but the rest of a
 # POST has no business in a table kept for weeks).
 AXES_SENSITIVE_PARAMETERS = ["password", "login", "email", "csrfmiddlewaretoken"]

@@ -146,6 +146,21 @@ def test_one_address_trying_many_accounts_is_locked_after_twenty_failures(client
     assert log_in(client, user.email, REMOTE_ADDR="10.1.2.3")["Location"] != "/login/"
 
 
+def test_a_platform_operator_sees_and_clears_lockouts_in_the_admin(client, front_desk_user):
+    for _ in range(5):
+        log_in(client, front_desk_user.email, "wrong-password")
+    operator = UserFactory(email="ops@platform.test", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    listing = client.get("/admin/axes/accessattempt/")
+    assert listing.status_code == 200
+    assert front_desk_user.email in listing.text
+    from axes.models import AccessAttempt
+
+    attempt = AccessAttempt.objects.get(username=front_desk_user.email)
+    client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert locked_out([front_desk_user.email]) == set()
+
+
 @override_settings(LOGIN_FAILURES_PER_ACCOUNT=2, AXES_FAILURE_LIMIT=2)
 def test_the_limits_are_settings(client, front_desk_user):
     log_in(client, front_desk_user.email, "wrong-password")
