@@ -175,7 +175,14 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 # allauth's own counter of them would answer the same thing in other words.
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
 MFA_ADAPTER = "practices.mfa.MFAAdapter"
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Security keys and passkeys (WebAuthn) as a second factor, besides the authenticator app.
+# allauth's WebAuthn pages load their scripts from static files (no inline script).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Browsers offer WebAuthn on https:// and on http://localhost only; the server checks the
+# origin unless this is on (development on http, never production).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
+    "MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG and not PRODUCTION
+)
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="OMS Referrals")
 MFA_RECOVERY_CODE_COUNT = 10
 

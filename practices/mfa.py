@@ -1,5 +1,5 @@
-"""How allauth's two-factor app behaves here: secrets encrypted at rest, and no turning
-the second factor off while the practice requires it.
+"""How allauth's two-factor app behaves here: secrets encrypted at rest, and no removing
+the last second factor while the practice requires one.
 
 allauth stores each TOTP key (and the seed of the recovery codes) in its ``Authenticator``
 table and leaves their encryption to the project. They are encrypted with Fernet under a key
@@ -18,7 +18,7 @@ from allauth.mfa.models import Authenticator
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 
-from .two_factor import two_factor_required
+from .two_factor import SECOND_FACTORS, two_factor_required
 
 
 def _fernet(secret_key: str) -> Fernet:
@@ -39,9 +39,16 @@ class MFAAdapter(DefaultMFAAdapter):
         return _keys().decrypt(encrypted_text.encode()).decode()
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
-        if authenticator.type != Authenticator.Type.TOTP:
+        """Not the last second factor of someone the practice's policy covers."""
+        if authenticator.type not in SECOND_FACTORS:
             return True
         request = context.request
-        return not two_factor_required(
-            getattr(request, "practice", None), getattr(request, "role", None), authenticator.user
+        user = authenticator.user
+        if not two_factor_required(
+            getattr(request, "practice", None), getattr(request, "role", None), user
+        ):
+            return True
+        others = Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exclude(
+            pk=authenticator.pk
         )
+        return others.exists()

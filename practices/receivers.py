@@ -17,11 +17,12 @@ from django.dispatch import receiver
 from .audit import record_account_event
 from .lockout import typed_email
 from .models import AuditAction
-from .two_factor import has_totp, remember_enrolment
+from .two_factor import SECOND_FACTORS, has_second_factor, remember_enrolment
 
 _KIND = {
     Authenticator.Type.TOTP: "authenticator app (TOTP)",
     Authenticator.Type.RECOVERY_CODES: "recovery codes",
+    Authenticator.Type.WEBAUTHN: "security key or passkey",
 }
 
 
@@ -29,7 +30,7 @@ _KIND = {
 def on_login(sender, request, user, **kwargs):
     if request is None:
         return
-    remember_enrolment(request, has_totp(user))
+    remember_enrolment(request, has_second_factor(user))
     record_account_event(request, AuditAction.LOGIN, user=user)
 
 
@@ -76,7 +77,7 @@ def on_password_reset(sender, request, user, **kwargs):
 
 @receiver(mfa_signals.authenticator_added, dispatch_uid="audit_mfa_added")
 def on_authenticator_added(sender, request, user, authenticator, **kwargs):
-    if authenticator.type == Authenticator.Type.TOTP:
+    if authenticator.type in SECOND_FACTORS:
         remember_enrolment(request, True)
         record_account_event(
             request, AuditAction.MFA_ENABLED, user=user, summary=_KIND[authenticator.type]
@@ -89,8 +90,8 @@ def on_authenticator_added(sender, request, user, authenticator, **kwargs):
 
 @receiver(mfa_signals.authenticator_removed, dispatch_uid="audit_mfa_removed")
 def on_authenticator_removed(sender, request, user, authenticator, **kwargs):
-    if authenticator.type == Authenticator.Type.TOTP:
-        remember_enrolment(request, False)
+    if authenticator.type in SECOND_FACTORS:
+        remember_enrolment(request, has_second_factor(user))
     record_account_event(
         request,
         AuditAction.MFA_DISABLED,
@@ -108,7 +109,7 @@ def on_authenticator_reset(sender, request, user, authenticator, **kwargs):
 
 @receiver(mfa_signals.authenticator_used, dispatch_uid="audit_mfa_used")
 def on_authenticator_used(sender, request, user, authenticator, **kwargs):
-    # A TOTP code at login is part of the login (recorded as such); a recovery code is
+    # A TOTP code or a key at login is part of the login (recorded as such); a recovery code is
     # worth its own entry: one fewer is left, and it may mean a lost phone.
     if authenticator.type == Authenticator.Type.RECOVERY_CODES:
         record_account_event(

@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from .models import Practice, PracticeSettings, Role, TwoFactorPolicy, User
 
-# Set when the session's user is known to have a TOTP authenticator, so the check costs
+# Set when the session's user is known to have a second factor, so the check costs
 # no query on every request (cleared when they remove it).
 SESSION_KEY = "two_factor_enrolled"
 
@@ -50,8 +50,16 @@ def two_factor_required(practice: Practice | None, role: str | None, user: User)
     return policy_of(practice) == TwoFactorPolicy.ALL_STAFF
 
 
+SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
 def has_totp(user: User) -> bool:
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def has_second_factor(user: User) -> bool:
+    """An authenticator app or a security key / passkey (recovery codes only back them up)."""
+    return Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists()
 
 
 def remember_enrolment(request: HttpRequest, enrolled: bool) -> None:
@@ -76,8 +84,8 @@ def _allowed(path: str) -> bool:
 
 class TwoFactorEnrolmentMiddleware:
     """Sends a logged-in person whose practice requires a second factor, and who has none,
-    to the TOTP enrolment page. Runs after ``PracticeMiddleware`` (it needs the practice
-    and the role)."""
+    to the enrolment page (an authenticator app; a security key is offered there too).
+    Runs after ``PracticeMiddleware`` (it needs the practice and the role)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -91,7 +99,7 @@ class TwoFactorEnrolmentMiddleware:
             and not request.session.get(SESSION_KEY)
             and two_factor_required(getattr(request, "practice", None), request.role, user)
         ):
-            if has_totp(user):
+            if has_second_factor(user):
                 remember_enrolment(request, True)
             else:
                 return self._to_enrolment(request)

@@ -90,3 +90,60 @@ def test_repeated_failures_lock_the_account_with_a_clear_message(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Too many failed logins for this account.")).to_be_visible()
     assert "/login/" in page.url
+
+
+def _virtual_authenticator(page):
+    """A platform authenticator in Chromium (its DevTools WebAuthn domain): it answers the
+    browser's WebAuthn calls as a fingerprint reader would, with the user present."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp
+
+
+def test_an_admin_enrols_a_security_key_then_logs_in_with_it(
+    page, live_server, practice, screenshot
+):
+    from practices.two_factor import has_second_factor, has_totp
+
+    admin = MembershipFactory(practice=practice, role=Role.ADMIN, two_factor=False).user
+    # The live server's address is http://localhost:<port>, where browsers allow WebAuthn.
+    page.goto(f"{live_server.url}/login/")
+    _virtual_authenticator(page)
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/totp/activate/")
+    page.get_by_test_id("use-security-key-instead").click()
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/webauthn/add/")
+    page.get_by_label("Name").fill("Desk fingerprint reader")
+    screenshot("add-key")
+    page.get_by_role("button", name="Add the key").click()
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/recovery-codes/")
+    expect(page.get_by_test_id("recovery-codes").locator("code")).to_have_count(10)
+    assert has_second_factor(admin) and not has_totp(admin)
+    page.get_by_test_id("recovery-codes-continue").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login/"))
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/authenticate/")
+    screenshot("second-step-with-key")
+    page.get_by_test_id("use-security-key").click()
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.get_by_test_id("practice-name")).to_have_text(practice.name)
