@@ -4,14 +4,13 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import path
 
+from .access import Action
 from .forms import AccountSecuritySettingsForm
-from .models import Role, settings_for
+from .models import settings_for
 from .permissions import practice_required
 
-SECURITY_MANAGERS = frozenset({Role.ADMIN})
 
-
-@practice_required(roles=SECURITY_MANAGERS)
+@practice_required(Action.SETTINGS)
 def security_settings(request):
     instance = settings_for(request.practice)
     if request.method == "POST":
