@@ -7,6 +7,7 @@ Every variable is documented in the README.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -71,6 +72,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc served locally: no CDN at run time
     "django_filters",
     "pgtrigger",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "axes",
     "practices",
     "referrals",
     "communications",
@@ -86,10 +91,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "practices.middleware.PracticeMiddleware",
+    # After the practice is known: its policy says who must have a second factor.
+    "practices.two_factor.TwoFactorEnrolmentMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the login into a response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,10 +142,79 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "practices.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Argon2 first: new and changed passwords are hashed with it; the others only let an old
+# hash be checked once, and Django rehashes it with Argon2 at that login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Accounts (django-allauth): email and password, then the second factor. Nobody signs up:
+# people join by an administrator's invitation, whose address is therefore known.
+ACCOUNT_ADAPTER = "practices.accounts.AccountAdapter"
+ACCOUNT_FORMS = {"login": "practices.accounts.LoginForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# A reset asked for an address nobody uses says the same as for a real one, and writes to no
+# one: accounts exist by invitation, so a stranger's address is not ours to email.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works once, within the hour
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# Failed logins are counted by django-axes (per account and per address, one message);
+# allauth's own counter of them would answer the same thing in other words.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+MFA_ADAPTER = "practices.mfa.MFAAdapter"
+# Security keys and passkeys (WebAuthn) as a second factor, besides the authenticator app.
+# allauth's WebAuthn pages load their scripts from static files (no inline script).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Browsers offer WebAuthn on https:// and on http://localhost only; the server checks the
+# origin unless this is on (development on http, never production).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
+    "MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG and not PRODUCTION
+)
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="OMS Referrals")
+MFA_RECOVERY_CODE_COUNT = 10
+
+# Lockout (django-axes, database handler): an account is locked after LOGIN_FAILURES_PER_ACCOUNT
+# failed logins, an address after LOGIN_FAILURES_PER_ADDRESS (one address trying many accounts),
+# each for LOGIN_LOCKOUT_MINUTES after its last failure. An administrator can unlock earlier.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_HANDLER = "practices.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_RESET_ON_SUCCESS = False  # a success in between must not wipe an attacker's count
+AXES_USERNAME_CALLABLE = "practices.lockout.typed_email"
+AXES_CLIENT_IP_CALLABLE = "practices.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "practices.lockout.lockout_response"
+AXES_VERBOSE = False
+# Successful logins are in the audit log already; axes' own access log would keep a second,
+# unbounded copy with session hashes.
+AXES_DISABLE_ACCESS_LOG = True
+# Never store what was typed in the login form (the password is cleansed, but the rest of a
+# POST has no business in a table kept for weeks).
+AXES_SENSITIVE_PARAMETERS = ["password", "login", "email", "csrfmiddlewaretoken"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -189,6 +268,9 @@ else:
 # a reverse proxy REMOTE_ADDR is the proxy's, and every office would share one limit: name
 # the header in which the proxy puts the client's address, e.g. HTTP_X_REAL_IP.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# allauth's own rate limits (password reset requests, logins per minute) read the same header.
+if RATELIMIT_IP_META_KEY and RATELIMIT_IP_META_KEY.startswith("HTTP_"):
+    ALLAUTH_TRUSTED_CLIENT_IP_HEADER = RATELIMIT_IP_META_KEY[5:].replace("_", "-")
 
 # Email: SMTP (or any backend) from EMAIL_URL; unset writes each email as a file.
 EMAIL_URL = env.str("EMAIL_URL", default="")

@@ -1,11 +1,17 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from practices import views as practice_views
 
+# The admin has no login form of its own: operators log in like everyone else, with the
+# second factor and the lockout (the admin's form would skip both).
+admin.site.login = login_required(admin.site.login)
+
 urlpatterns = [
     path("healthz", practice_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
     path("api/v1/", include("referrals.api.urls")),
     path("", include("practices.urls")),
     path("", include("referrals.urls")),

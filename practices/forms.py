@@ -181,3 +181,22 @@ class ReferrerHealthSettingsForm(forms.ModelForm):
         )
         self.practice.default_case_value = self.cleaned_data["default_case_value"]
         return settings
+
+
+class AccountSecuritySettingsForm(forms.ModelForm):
+    """Settings → Sign-in security: who must log in with a second factor."""
+
+    class Meta:
+        model = PracticeSettings
+        fields = ["two_factor_required_for"]
+        labels = {"two_factor_required_for": "Require two-factor for"}
+        widgets = {"two_factor_required_for": forms.RadioSelect}
+        help_texts = {
+            "two_factor_required_for": "Everyone it applies to is asked to set up an "
+            "authenticator app at their next page, before anything else."
+        }
+
+    def save(self, commit: bool = True) -> PracticeSettings:
+        settings = super().save(commit=False)
+        settings.save(update_fields=self.Meta.fields)
+        return settings

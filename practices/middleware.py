@@ -19,7 +19,8 @@ def memberships_of(user) -> list[Membership]:
     with scopes_disabled():
         return list(
             Membership.objects.filter(user=user)
-            .select_related("practice")
+            # The settings come along: the two-factor policy is read on every request.
+            .select_related("practice", "practice__settings")
             .order_by("practice__name")
         )
 

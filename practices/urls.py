@@ -1,14 +1,18 @@
+from allauth.account import views as account_views
 from django.urls import path
 
-from . import views, views_api_keys, views_settings
+from . import views, views_account_settings, views_api_keys, views_settings
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
+    # allauth's views under the names the app always used (allauth's own URLs live under
+    # /accounts/: two-factor, password reset, reauthentication).
+    path("login/", account_views.login, name="login"),
+    path("logout/", account_views.logout, name="logout"),
     path("practice/", views.pick_practice, name="pick_practice"),
-    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("account/password/", account_views.password_change, name="password_change"),
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     *views_api_keys.urlpatterns,
     *views_settings.urlpatterns,
+    *views_account_settings.urlpatterns,
 ]

@@ -1,12 +1,7 @@
-from django import forms
-from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -18,37 +13,6 @@ from .access import Action
 from .middleware import SESSION_KEY, memberships_of
 from .models import Practice
 from .permissions import practice_required
-
-
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-    )
-
-    def clean_username(self):
-        return self.cleaned_data["username"].lower()
-
-
-class LoginView(auth_views.LoginView):
-    form_class = EmailAuthenticationForm
-    template_name = "practices/login.html"
-    redirect_authenticated_user = True
-
-
-class LogoutView(auth_views.LogoutView):
-    pass
-
-
-class PasswordChangeView(auth_views.PasswordChangeView):
-    """Where a new user replaces the one-time password they were given."""
-
-    template_name = "practices/password_change.html"
-    success_url = reverse_lazy("home")
-
-    def form_valid(self, form):
-        response = super().form_valid(form)  # keeps the user logged in
-        messages.success(self.request, "Your password was changed.")
-        return response
 
 
 def _safe_next(request, candidate: str | None) -> str | None:

@@ -59,6 +59,9 @@ try:
             login = wanted[email]
             role = login.role.replace("_", " ") + (" (surgeon)" if login.is_surgeon else "")
             lines.append(f"    {email:<34} {DEMO_PASSWORD:<16} {role}")
+    # The demo administrators have two-factor: their authenticator key and recovery codes.
+    from referrals.management.commands.seed_demo import two_factor_lines
+    lines += two_factor_lines(sorted(found))
 except ImportError:
     pass
 print(f"VAR_DIR={shlex.quote(str(settings.VAR_DIR))}")

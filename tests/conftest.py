@@ -1,4 +1,5 @@
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from django_scopes import scopes_disabled
 from practices.models import Role
 from practices.scoping import practice_scope
 
-from .factories import MembershipFactory, PracticeFactory, UserFactory
+from .factories import TEST_TOTP_SECRET, MembershipFactory, PracticeFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by
 # live_server fixtures from that thread are safe here (one thread, one connection).
@@ -21,6 +22,34 @@ PASSWORD = "correct-horse-42"
 def _fast_password_hashing(settings):
     # A real hasher costs ~0.3-1 s per user on this machine; tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_login_rate_limit(settings):
+    # allauth limits logins per address per minute in the cache (Redis here, shared by the
+    # whole run); the suite logs in from 127.0.0.1 far more often than any office would.
+    # Failed logins are counted by django-axes in the database, reset with each test.
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": None}
+
+
+def totp_code(secret: str = TEST_TOTP_SECRET) -> str:
+    """The code an authenticator app holding ``secret`` shows now (allauth's functions)."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    counter = int(time.time()) // 30
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def fresh_totp_code(secret: str = TEST_TOTP_SECRET, used: set | None = None) -> str:
+    """A code not in ``used``: allauth accepts each code once, so a second login within the
+    same 30 seconds waits for the next one."""
+    code = totp_code(secret)
+    while used is not None and code in used:
+        time.sleep(30 - time.time() % 30 + 0.2)
+        code = totp_code(secret)
+    if used is not None:
+        used.add(code)
+    return code
 
 
 @pytest.fixture(scope="session")
@@ -157,13 +186,24 @@ def in_practice(practice):
 
 @pytest.fixture
 def login(page, live_server):
-    """Log ``user`` in through the real login form; returns the page on the home screen."""
+    """Log ``user`` in through the real login form (and the two-factor step when they have
+    an authenticator); returns the page on the home screen."""
+
+    used_codes: dict[int, set] = {}
 
     def do_login(user, password=PASSWORD):
+        from practices.two_factor import has_totp
+
         page.goto(f"{live_server.url}/login/")
         page.get_by_label("Email").fill(user.email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
+        if has_totp(user):
+            # The second step: the code the test user's authenticator app shows now.
+            page.wait_for_url(f"{live_server.url}/accounts/2fa/authenticate/")
+            code = fresh_totp_code(used=used_codes.setdefault(user.pk, set()))
+            page.get_by_label("Code").fill(code)
+            page.get_by_role("button", name="Verify").click()
         page.wait_for_url(f"{live_server.url}/")
         return page
 

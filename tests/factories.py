@@ -8,8 +8,13 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from practices.models import Membership, Practice, Role, User
+from practices.two_factor import enrol_totp, has_totp, two_factor_required
 from referrals.choices import CaseType, MilestoneKind, SourceType, Status
 from referrals.models import MilestoneEvent, Patient, Referral, ReferringOffice, ReferringProvider
+
+# Every enrolled test user's authenticator app holds this key; ``tests.conftest.totp_code``
+# computes its current code with allauth's own functions.
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 class ModelFactory(factory.django.DjangoModelFactory):
@@ -46,14 +51,33 @@ class UserFactory(ModelFactory):
     last_name = factory.Sequence(lambda n: f"User{n}")
     password = factory.django.Password("correct-horse-42")
 
+    @factory.post_generation
+    def two_factor(self, create, extracted, **kwargs):
+        # A platform operator may enter any practice as its administrator: enrolled, like one.
+        wanted = extracted or (extracted is None and self.is_superuser)
+        if create and wanted and not has_totp(self):
+            enrol_totp(self, secret=TEST_TOTP_SECRET)
+
 
 class MembershipFactory(ModelFactory):
+    """A member; one the practice's policy requires to have two-factor gets a TOTP
+    authenticator as if they had enrolled (``two_factor=False`` leaves them without)."""
+
     class Meta:
         model = Membership
+        skip_postgeneration_save = True
 
     practice = factory.SubFactory(PracticeFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.ADMIN
+
+    @factory.post_generation
+    def two_factor(self, create, extracted, **kwargs):
+        if not create or extracted is False:
+            return
+        wanted = extracted or two_factor_required(self.practice, self.role, self.user)
+        if wanted and not has_totp(self.user):
+            enrol_totp(self.user, secret=TEST_TOTP_SECRET)
 
 
 class OfficeFactory(ModelFactory):

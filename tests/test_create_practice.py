@@ -39,12 +39,12 @@ def test_it_creates_the_practice_and_a_new_admin_with_a_one_time_password(client
     password = re.search(r"One-time password: (\S+)", output).group(1)
     assert len(password) >= 20
     assert "/account/password/" in output
-    # The printed password logs in, and lands on the new practice's home page.
+    # The printed password logs in; an administrator must set up two-factor before anything.
     response = client.post(
-        "/login/", {"username": "office.manager@lakeside.example", "password": password}
+        "/login/", {"login": "office.manager@lakeside.example", "password": password}
     )
     assert response.status_code == 302
-    assert "Lakeside Oral Surgery" in client.get("/").text
+    assert client.get("/")["Location"] == "/accounts/2fa/totp/activate/"
 
 
 def test_each_new_user_gets_a_different_password():

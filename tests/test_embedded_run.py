@@ -41,13 +41,20 @@ from django.test import Client
 from practices.models import Membership
 from django_scopes import scopes_disabled
 
-email, password = sys.argv[1], sys.argv[2]
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+import time
+
+email, password, secret = sys.argv[1], sys.argv[2], sys.argv[3]
 client = Client(HTTP_HOST="localhost")
-login = client.post("/login/", {"username": email, "password": password})
+first = client.post("/login/", {"login": email, "password": password})
+# The second step with the printed key, as an authenticator app would compute it.
+code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+login = client.post("/accounts/2fa/authenticate/", {"code": code})
 home = client.get("/")
 with scopes_disabled():
     practice = Membership.objects.select_related("practice").get(user__email=email).practice
 print(json.dumps({
+    "first_step": first.get("Location"),
     "login_status": login.status_code,
     "login_location": login.get("Location"),
     "home_status": home.status_code,
@@ -129,8 +136,12 @@ def test_the_embedded_default_migrates_seeds_serves_and_runs_tasks(embedded_env,
     match = re.search(r"^\s*(\S+@\S+)\s+(\S+)\s+admin\s*$", seeded.stdout, re.MULTILINE)
     assert match, seeded.stdout
     email, password = match.groups()
+    secret = re.search(
+        rf"Two-factor for {re.escape(email)}: the authenticator key (\w+)", seeded.stdout
+    )[1]
 
-    page = json.loads(run(embedded_env, "-c", RENDER_HOME, email, password).stdout)
+    page = json.loads(run(embedded_env, "-c", RENDER_HOME, email, password, secret).stdout)
+    assert page["first_step"] == "/accounts/2fa/authenticate/"
     assert page["login_status"] == 302
     assert page["login_location"] == "/"
     assert page["home_status"] == 200

@@ -7,6 +7,8 @@ back after the class); the other tests build small demos (``--offices 5 --years 
 import datetime as dt
 import hashlib
 import io
+import re
+import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 from types import SimpleNamespace
@@ -21,9 +23,10 @@ from django_scopes import scopes_disabled
 
 from practices.models import Membership, Practice, Role, User
 from practices.scoping import practice_scope
+from practices.two_factor import has_totp
 from referrals import workflow
 from referrals.choices import OFFICE_SOURCES, MilestoneKind, OfficeEventKind, SourceType, Status
-from referrals.demo import DEMO_PASSWORD
+from referrals.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from referrals.models import (
     MilestoneEvent,
     OfficeEvent,
@@ -32,6 +35,7 @@ from referrals.models import (
     ReferringOffice,
     ReferringProvider,
 )
+from tests.factories import UserFactory
 
 TODAY = dt.date(2026, 3, 15)
 SMALL = ("--offices", "5", "--years", "1")
@@ -385,6 +389,40 @@ def test_reset_rebuilds_the_same_demo(db):
     admin.refresh_from_db()
     assert admin.check_password(DEMO_PASSWORD)
     assert "admin@demo.example" in out
+
+
+def test_the_demo_admin_has_two_factor_with_the_printed_key_and_codes(db, client):
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    seed("--seed", "1", *SMALL)
+    # A reset starts the demo admin over: enrolled again, with ten fresh codes.
+    out = seed("--seed", "1", "--reset", *SMALL)
+    assert f"the authenticator key {DEMO_TOTP_SECRET}" in out
+    codes = re.search(r"each works once\):\n\s+((?:\d{8} ?){10})", out)[1].split()
+    admin = User.objects.get(email="admin@demo.example")
+    assert has_totp(admin)
+    # The practice's default policy: administrators only.
+    assert not has_totp(User.objects.get(email="frontdesk@demo.example"))
+    client.post("/login/", {"login": "admin@demo.example", "password": DEMO_PASSWORD})
+    assert client.post("/accounts/2fa/authenticate/", {"code": codes[0]})["Location"] == "/"
+    client.post("/logout/")
+    client.post("/login/", {"login": "admin@demo.example", "password": DEMO_PASSWORD})
+    code = format_hotp_value(hotp_value(DEMO_TOTP_SECRET, int(time.time()) // 30))
+    assert client.post("/accounts/2fa/authenticate/", {"code": code})["Location"] == "/"
+    printed = call_command_output("demo_totp_code")
+    assert printed.split()[0] == code
+
+
+def test_demo_totp_code_is_for_demo_logins_only(db):
+    UserFactory(email="real.person@practice.example")
+    with pytest.raises(CommandError, match="not a demo login"):
+        call_command_output("demo_totp_code", "real.person@practice.example")
+
+
+def call_command_output(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
 
 
 def test_a_different_seed_gives_different_data(db):

@@ -56,7 +56,7 @@ def test_anonymous_users_are_sent_to_the_login_page(client, path):
 def test_the_login_page_renders(client):
     response = client.get("/login/")
     assert response.status_code == 200
-    assert 'name="username"' in response.text
+    assert 'name="login"' in response.text and 'name="password"' in response.text
 
 
 @time_machine.travel(NOW, tick=False)
@@ -179,19 +179,19 @@ def test_a_user_replaces_their_one_time_password(client, admin_user):
     client.force_login(admin_user)
     page = client.get("/account/password/")
     assert page.status_code == 200
-    assert 'name="old_password"' in page.text
+    assert 'name="oldpassword"' in page.text
     response = client.post(
         "/account/password/",
-        {"old_password": "wrong", "new_password1": "x", "new_password2": "x"},
+        {"oldpassword": "wrong", "password1": "x", "password2": "x"},
     )
     assert response.status_code == 200
-    assert "Your old password was entered incorrectly" in response.text
+    assert "Please type your current password." in response.text
     response = client.post(
         "/account/password/",
         {
-            "old_password": PASSWORD,
-            "new_password1": "granite-Harbor-73",
-            "new_password2": "granite-Harbor-73",
+            "oldpassword": PASSWORD,
+            "password1": "granite-Harbor-73",
+            "password2": "granite-Harbor-73",
         },
     )
     assert response["Location"] == "/"

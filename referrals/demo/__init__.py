@@ -19,11 +19,22 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from .identity import DEMO_PASSWORD, DEMO_USERS, TIME_ZONE, demo_email, demo_slug, existing_demo
+from .identity import (
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    DEMO_USERS,
+    TIME_ZONE,
+    demo_email,
+    demo_slug,
+    existing_demo,
+    is_demo_email,
+)
 from .writer import PracticeSummary, delete_demo_practices, write_practice
 
 __all__ = [
     "DEMO_PASSWORD",
+    "DEMO_TOTP_SECRET",
+    "demo_two_factor",
     "DemoExists",
     "Login",
     "PracticeSummary",
@@ -56,6 +67,38 @@ def demo_logins(practices: int = 1) -> list[Login]:
         for k in range(1, practices + 1)
         for u in DEMO_USERS
     ]
+
+
+@dataclass(frozen=True)
+class DemoTwoFactor:
+    secret: str
+    recovery_codes: list[str]
+
+
+def demo_two_factor(emails: list[str]) -> dict[str, DemoTwoFactor]:
+    """The authenticator key and unused recovery codes of those demo logins that have
+    two-factor, to print next to them. Demo logins only (synthetic accounts on localhost):
+    nothing else ever shows a person's key or codes after their enrolment page."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.utils import decrypt
+
+    found: dict[str, DemoTwoFactor] = {}
+    by_user: dict[str, dict[str, Authenticator]] = {}
+    for authenticator in Authenticator.objects.filter(
+        user__email__in=[e for e in emails if is_demo_email(e)]
+    ).select_related("user"):
+        by_user.setdefault(authenticator.user.email, {})[authenticator.type] = authenticator
+    for email, kinds in by_user.items():
+        totp = kinds.get(Authenticator.Type.TOTP)
+        if totp is None:
+            continue
+        codes = kinds.get(Authenticator.Type.RECOVERY_CODES)
+        found[email] = DemoTwoFactor(
+            secret=decrypt(totp.data["secret"]),
+            recovery_codes=RecoveryCodes(codes).get_unused_codes() if codes else [],
+        )
+    return found
 
 
 def seed_demo(

@@ -7,6 +7,10 @@ from practices.models import Practice, Role, User
 from . import names
 
 DEMO_PASSWORD = "demo-pass-2026"  # a demo on localhost: printed, never a real secret
+# The demo administrators' authenticator key (the practice requires two-factor of its
+# administrators): printed with the logins, to type into an authenticator app. Like the
+# password, a demo's on localhost, never a real secret.
+DEMO_TOTP_SECRET = "DEMOPRACTICEKEY2DEMOPRACTICEKEY2"
 TIME_ZONE = "America/New_York"
 
 
@@ -44,6 +48,17 @@ def demo_name(number: int) -> str:
 
 def demo_email(user: DemoUser, slug: str) -> str:
     return f"{user.local_part}@{slug}.example"
+
+
+def is_demo_email(email: str) -> bool:
+    """Whether ``email`` is one of the demo logins (of any number of demo practices)."""
+    local, _, domain = email.partition("@")
+    slug = domain.removesuffix(".example")
+    return (
+        domain.endswith(".example")
+        and (slug == "demo" or (slug.startswith("demo-") and slug[5:].isdigit()))
+        and local in {u.local_part for u in DEMO_USERS}
+    )
 
 
 def existing_demo(practices: int) -> tuple[list[str], list[str]]:

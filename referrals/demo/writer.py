@@ -15,6 +15,7 @@ from decimal import Decimal
 from graphlib import CycleError, TopologicalSorter
 from zoneinfo import ZoneInfo
 
+from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.db import connection
@@ -23,6 +24,7 @@ from django_scopes import scopes_disabled
 
 from practices.models import Membership, Practice, User
 from practices.scoping import practice_scope
+from practices.two_factor import enrol_totp, two_factor_required
 
 from ..choices import CaseType as C
 from ..choices import LetterChannel, MilestoneKind, OfficeEventKind, Status
@@ -91,6 +93,17 @@ def ensure_users(slug: str, password_hash: str) -> dict[str, User]:
         )
         users[demo_user.key] = user
     return users
+
+
+def enrol_demo_two_factor(practice: Practice, users: dict[str, User]) -> None:
+    """Demo logins the practice's policy requires two-factor of (its administrators, by
+    default) get an authenticator with the printed demo key, so nobody is stuck at an
+    enrolment they cannot do; a --reset starts them over with fresh recovery codes."""
+    for demo_user in identity.DEMO_USERS:
+        user = users[demo_user.key]
+        Authenticator.objects.filter(user=user).delete()
+        if two_factor_required(practice, demo_user.role, user):
+            enrol_totp(user, secret=identity.DEMO_TOTP_SECRET)
 
 
 def delete_demo_practices(slugs: list[str]) -> None:
@@ -174,6 +187,7 @@ def write_practice(
             Membership(practice=practice, user=users[u.key], role=u.role, is_surgeon=u.is_surgeon)
             for u in identity.DEMO_USERS
         )
+        enrol_demo_two_factor(practice, users)
         office_plans = volume.plan_offices(rng, offices, today)
         start = volume.window_start(today, years)
         referral_plans = volume.plan_referrals(rng, office_plans, start, today)

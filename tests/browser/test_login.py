@@ -19,6 +19,7 @@ def test_a_user_of_two_practices_picks_one_and_switches_from_the_header(
     from django_scopes import scopes_disabled
 
     from practices.models import Role
+    from tests.conftest import totp_code
     from tests.factories import MembershipFactory, UserFactory
 
     with scopes_disabled():
@@ -30,6 +31,10 @@ def test_a_user_of_two_practices_picks_one_and_switches_from_the_header(
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill("correct-horse-42")
     page.get_by_role("button", name="Log in").click()
+    # An administrator of one of them: the second factor comes with the login.
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/authenticate/")
+    page.get_by_label("Code").fill(totp_code())
+    page.get_by_role("button", name="Verify").click()
     page.wait_for_url(f"{live_server.url}/practice/")
     expect(page.get_by_role("heading", name="Choose a practice")).to_be_visible()
     screenshot("picker")
@@ -52,6 +57,8 @@ def test_a_new_admin_logs_in_with_the_one_time_password_and_changes_it(
 
     from django.core.management import call_command
 
+    from tests.conftest import totp_code
+
     out = StringIO()
     call_command(
         "create_practice", "Harbor Oral Surgery", "--admin-email=lead@harbor.test", stdout=out
@@ -62,6 +69,13 @@ def test_a_new_admin_logs_in_with_the_one_time_password_and_changes_it(
     page.get_by_label("Email").fill("lead@harbor.test")
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    # A practice administrator sets up two-factor before anything else.
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/totp/activate/")
+    secret = page.get_by_test_id("totp-secret").input_value()
+    page.get_by_label("Code from the app").fill(totp_code(secret))
+    page.get_by_role("button", name="Turn on two-factor").click()
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/recovery-codes/")
+    page.get_by_test_id("recovery-codes-continue").click()
     page.wait_for_url(f"{live_server.url}/")
     expect(page.get_by_test_id("practice-name")).to_have_text("Harbor Oral Surgery")
 

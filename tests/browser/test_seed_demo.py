@@ -8,8 +8,9 @@ from playwright.sync_api import expect
 
 from practices.models import Practice
 from practices.scoping import practice_scope
-from referrals.demo import DEMO_PASSWORD
+from referrals.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from referrals.models import ReferringOffice
+from tests.conftest import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,6 +19,7 @@ def test_the_printed_admin_login_opens_the_seeded_practice(page, live_server, sc
     out = io.StringIO()
     call_command("seed_demo", "--offices", "5", "--years", "1", stdout=out)
     assert "admin@demo.example" in out.getvalue()
+    assert DEMO_TOTP_SECRET in out.getvalue()
     practice = Practice.objects.get(slug="demo")
     with practice_scope(practice):
         office = ReferringOffice.objects.order_by("-first_referral_on").first()
@@ -26,6 +28,10 @@ def test_the_printed_admin_login_opens_the_seeded_practice(page, live_server, sc
     page.get_by_label("Email").fill("admin@demo.example")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    # The printed authenticator key, as an authenticator app would use it.
+    page.wait_for_url(f"{live_server.url}/accounts/2fa/authenticate/")
+    page.get_by_label("Code").fill(totp_code(DEMO_TOTP_SECRET))
+    page.get_by_role("button", name="Verify").click()
     page.wait_for_url(f"{live_server.url}/")
     expect(page.get_by_test_id("practice-name")).to_have_text(practice.name)
     screenshot("home")

@@ -19,6 +19,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -92,6 +95,7 @@ ROUTES: dict[str, Route] = {
     "api_keys": Route(),
     "api_key_revoke": Route(kwargs=_obj("api_key", "key_id"), method="POST"),
     "referrer_health_settings": Route(),
+    "security_settings": Route(),
     "referrer_health_recompute": Route(method="POST"),
     # The audit log's filters are words and the practice's own members, not object ids.
     "audit_log": Route(),
@@ -226,7 +230,11 @@ PUBLIC: dict[str, str] = {
 # Whole families of public routes by path prefix, each with its reason (e.g. a login
 # library's own pages about the person's own account, which hold no practice data).
 # Prefer naming routes one by one in PUBLIC: a prefix lets a future route in without review.
-PUBLIC_PREFIXES: dict[str, str] = {}
+PUBLIC_PREFIXES: dict[str, str] = {
+    "accounts/": "django-allauth's pages about the person's own account (login, password "
+    "reset, reauthentication, two-factor, security keys): no practice data "
+    "(tests/security/test_accounts.py, tests/browser/test_two_factor.py)",
+}
 
 # --- the Django admin (support staff, is_staff): each registered model's object ------
 ADMIN_OBJECTS: dict[type, str | None] = {
@@ -245,4 +253,11 @@ ADMIN_OBJECTS: dict[type, str | None] = {
     # Groups are platform-wide permission sets, not tenant data; practice staff have no
     # permission on them (403), so there is no other practice's group to reach.
     Group: None,
+    # Platform-wide account tables (lockout records, email addresses, second factors):
+    # for platform operators; practice support staff have no permission on them (403).
+    EmailAddress: None,
+    Authenticator: None,
+    AccessAttempt: None,
+    AccessLog: None,
+    AccessFailureLog: None,
 }

@@ -34,8 +34,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Created user {user.email} as the practice's administrator.")
             self.stdout.write(f"One-time password: {member.one_time_password}")
             self.stdout.write(
-                "It is shown only now: give it to them; they change it at /account/password/ "
-                "after logging in."
+                "It is shown only now: give it to them. At their first login they set up "
+                "two-factor (an authenticator app), then change the password at "
+                "/account/password/."
             )
         else:
             self.stdout.write(

@@ -13,7 +13,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from practices.models import Practice
-from referrals.demo import DEMO_PASSWORD, DemoExists, PracticeSummary, demo_logins, seed_demo
+from referrals.demo import (
+    DEMO_PASSWORD,
+    DemoExists,
+    PracticeSummary,
+    demo_logins,
+    demo_two_factor,
+    seed_demo,
+)
 
 
 def _date(value: str) -> dt.date:
@@ -87,6 +94,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {'email':<{width}}  {'password':<14}  role")
         for email, password, role in rows:
             self.stdout.write(f"  {email:<{width}}  {password:<14}  {role}")
+        for line in two_factor_lines([r[0] for r in rows]):
+            self.stdout.write(line)
 
     def _report(self, s: PracticeSummary) -> None:
         # Counts and dates only: the output never carries a patient's name.
@@ -98,6 +107,21 @@ class Command(BaseCommand):
             f"({s.open_referrals} open), {s.events} milestones, case acceptance {acceptance}, "
             f"production ${s.production:,.0f}."
         )
+
+
+def two_factor_lines(emails: list[str]) -> list[str]:
+    """How the demo's administrators pass the second step: the key for an authenticator
+    app, or one of their recovery codes (each works once)."""
+    lines = []
+    for email, factor in demo_two_factor(emails).items():
+        lines += [
+            f"\n  Two-factor for {email}: the authenticator key {factor.secret}",
+            "  (type it into an authenticator app, or run `.venv/bin/python manage.py "
+            "demo_totp_code` for the current code),",
+            "  or one of these recovery codes (each works once):",
+            "    " + " ".join(factor.recovery_codes),
+        ]
+    return lines
 
 
 def _role(login) -> str:
