@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "practices.middleware.PracticeMiddleware",
+    # After the practice (its limit); before anything that sends a person somewhere else.
+    "practices.idle.IdleLogoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -287,6 +289,8 @@ LOGGING = {
 
 # The public address of the app, for links in emails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# How long an invitation link works.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 CELERY_BEAT_SCHEDULE = {
     "nightly-referrer-health": {

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_api_keys, views_settings
+from . import views, views_api_keys, views_idle, views_invitations, views_settings, views_team
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +11,7 @@ urlpatterns = [
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     *views_api_keys.urlpatterns,
     *views_settings.urlpatterns,
+    *views_team.urlpatterns,
+    *views_invitations.urlpatterns,
+    *views_idle.urlpatterns,
 ]
