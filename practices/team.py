@@ -31,12 +31,13 @@ def _lock_active_admins(membership: Membership) -> list[int]:
     )
 
 
-def _guard_last_admin(membership: Membership, doing: str) -> None:
+def _guard_last_admin(membership: Membership, by: User, doing: str) -> None:
     admins = _lock_active_admins(membership)
     if admins == [membership.pk]:
+        who = "You are" if membership.user_id == by.pk else f"{membership.user.email} is"
         raise TeamChangeRefused(
-            f"{membership.user.email} is the practice's last active administrator: make "
-            f"someone else an administrator before you {doing}.",
+            f"{who} the practice's last active administrator: make someone else an "
+            f"administrator before you {doing}.",
             code="last_admin",
         )
 
@@ -56,7 +57,7 @@ def change_role(
             Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         )
         if membership.role == Role.ADMIN and role != Role.ADMIN and membership.is_active:
-            _guard_last_admin(membership, "change this role")
+            _guard_last_admin(membership, by, "change this role")
         changes = []
         if membership.role != role:
             changes.append(f"role {Role(membership.role).label} → {role.label}")
@@ -87,7 +88,7 @@ def deactivate(membership: Membership, *, by: User, request=None) -> int:
         if not membership.is_active:
             return 0
         if membership.role == Role.ADMIN:
-            _guard_last_admin(membership, "deactivate them")
+            _guard_last_admin(membership, by, "deactivate this account")
         membership.is_active = False
         membership.deactivated_at = timezone.now()
         membership.save(update_fields=["is_active", "deactivated_at"])
