@@ -37,6 +37,12 @@ class SessionSettingsForm(forms.ModelForm):
         model = PracticeSettings
         fields = ["idle_logout_minutes"]
 
+    def save(self, commit: bool = True) -> PracticeSettings:
+        # Only this column: another settings form saved at the same moment keeps its change.
+        settings = super().save(commit=False)
+        settings.save(update_fields=self.Meta.fields)
+        return settings
+
 
 class AcceptInvitationForm(forms.Form):
     """A new person's name and password. The password is checked by Django's validators

@@ -28,7 +28,7 @@ from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from .audit import AuditAction, record_account_event
-from .models import PracticeSettings, settings_for
+from .models import Practice, PracticeSettings
 
 LAST_ACTIVITY_KEY = "idle_last_activity"
 BACKGROUND_HEADER = "HTTP_X_IDLE_BACKGROUND"
@@ -39,14 +39,23 @@ DEFAULT_MINUTES: int = PracticeSettings._meta.get_field("idle_logout_minutes").d
 BACKGROUND_URL_NAMES = ("idle_keep_alive",)
 
 
+def _minutes_of(practice: Practice) -> int:
+    # PracticeMiddleware loaded the settings with the memberships: no query here. A practice
+    # without its settings row yet has the default (read only: a GET creates nothing).
+    try:
+        return practice.settings.idle_logout_minutes
+    except PracticeSettings.DoesNotExist:
+        return DEFAULT_MINUTES
+
+
 def idle_limit_minutes(request) -> int:
     """The current practice's limit; with none chosen yet, the strictest of the person's
     practices (the practice picker is a page too)."""
     practice = getattr(request, "practice", None)
     if practice is not None:
-        return settings_for(practice).idle_logout_minutes
+        return _minutes_of(practice)
     memberships = getattr(request, "active_memberships", None) or []
-    limits = [settings_for(m.practice).idle_logout_minutes for m in memberships]
+    limits = [_minutes_of(m.practice) for m in memberships]
     return min(limits) if limits else DEFAULT_MINUTES
 
 

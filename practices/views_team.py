@@ -48,14 +48,11 @@ def _lockout():
 
 
 def _locked_emails(emails: list[str]) -> set[str] | None:
+    """Lower-cased addresses locked out now (``practices.lockout.locked_out``), or None."""
     lockout = _lockout()
     if lockout is None:
         return None
-    if hasattr(lockout, "locked_out_emails"):
-        return {e.lower() for e in lockout.locked_out_emails(emails)}
-    if hasattr(lockout, "is_locked_out"):
-        return {e for e in emails if lockout.is_locked_out(e)}
-    return None
+    return set(lockout.locked_out(emails))
 
 
 def _team_context(request, **extra) -> dict:

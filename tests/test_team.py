@@ -1,7 +1,10 @@
 """Settings → Team (practices/views_team.py, practices/team.py): members, roles,
 deactivation that ends sessions, the last-admin rule, invitations, the audit trail."""
 
+import re
+
 import pytest
+from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import Client
@@ -55,8 +58,8 @@ def test_the_team_page_lists_members_and_pending_invitations(
     with scopes_disabled():
         MembershipFactory.create_batch(5, practice=practice, role=Role.CLINICIAN)
     # A fixed number of queries however many members (first request: the session picks the
-    # practice and its settings row is created).
-    with django_assert_max_num_queries(16):
+    # practice and its settings row is created; one each for two-factor and lockouts).
+    with django_assert_max_num_queries(18):
         page = admin_client.get("/settings/team/")
     html = page.content.decode()
     assert page.status_code == 200
@@ -315,3 +318,46 @@ def test_another_practices_ids_are_404_on_every_team_route(
     assert invitation.revoked_at is None
     with scopes_disabled():
         assert Invitation.objects.get(pk=invitation.pk).token_hash == invitation.token_hash
+
+
+# The two columns below read tables of the libraries that the accounts work brings
+# (allauth's MFA app, django-axes through practices.lockout); they run once those land.
+
+
+@pytest.mark.skipif(
+    not apps.is_installed("allauth.mfa"), reason="allauth's MFA app is not installed"
+)
+def test_the_team_page_shows_who_has_two_factor(admin_client, front_desk_user):
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.create(user=front_desk_user, type=Authenticator.Type.TOTP, data={})
+    html = admin_client.get("/settings/team/").content.decode()
+    desk = re.search(r'data-email="desk@lakeside.test".*?</tr>', html, re.S).group(0)
+    me = re.search(r'data-email="admin@lakeside.test".*?</tr>', html, re.S).group(0)
+    assert '<span class="badge badge-active">On</span>' in desk
+    assert '<span class="badge badge-off">Off</span>' in me
+
+
+@pytest.mark.skipif(not apps.is_installed("axes"), reason="django-axes is not installed")
+def test_a_locked_out_member_is_shown_and_unlocked(admin_client, front_desk_user, settings):
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.create(
+        username="desk@lakeside.test",
+        ip_address="10.0.0.9",
+        user_agent="Mozilla/5.0",
+        http_accept="*/*",
+        path_info="/login/",
+        get_data="",
+        post_data="",
+        failures_since_start=settings.LOGIN_FAILURES_PER_ACCOUNT,
+    )
+    html = admin_client.get("/settings/team/").content.decode()
+    desk = re.search(r'data-email="desk@lakeside.test".*?</tr>', html, re.S).group(0)
+    assert "Locked out" in desk and 'aria-label="Unlock desk@lakeside.test"' in desk
+    with scopes_disabled():
+        member = Membership.objects.get(user=front_desk_user)
+    assert admin_client.post(f"/settings/team/members/{member.pk}/unlock/").status_code == 302
+    assert not AccessAttempt.objects.filter(username="desk@lakeside.test").exists()
+    html = admin_client.get("/settings/team/").content.decode()
+    assert "desk@lakeside.test can try to log in again." in html
