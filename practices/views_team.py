@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import invitations, team
+from .access import Action
 from .forms_team import InviteForm, MemberRoleForm, SessionSettingsForm
 from .models import Invitation, Membership, Role, settings_for
 from .permissions import practice_required
 
-TEAM_MANAGERS = frozenset({Role.ADMIN})
-team_admin_required = practice_required(roles=TEAM_MANAGERS)
+team_admin_required = practice_required(Action.MANAGE_TEAM)
 
 
 def _two_factor_user_ids(user_ids: list[int]) -> set[int] | None:
