@@ -10,9 +10,12 @@ and a person whose every membership is deactivated is logged out at their next r
 (their sessions are also deleted when they are deactivated, see ``practices.team``).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -81,6 +84,11 @@ class PracticeMiddleware:
                 "Your access to the practice has ended. Ask its administrator if this is a "
                 "mistake.",
             )
+            if getattr(request, "htmx", False):
+                # htmx would swap the login page into a fragment: make it navigate instead.
+                response = HttpResponse()
+                response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+                return response
             return redirect_to_login(request.get_full_path())
         request.practice = practice
         request.membership = membership

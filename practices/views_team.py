@@ -10,8 +10,11 @@ State changes live in ``practices.invitations`` and ``practices.team``.
 from __future__ import annotations
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.contrib.auth import logout
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -222,8 +225,14 @@ def member_deactivate(request, member_id: int):
         messages.error(request, exc.messages[0])
     else:
         if membership.user_id == request.user.pk:
-            # Their own sessions were just ended: this one included.
-            return redirect("login")
+            # Their own sessions were just ended, this one included: end it here too, so
+            # the answer does not try to save a session that is gone.
+            logout(request)
+            if request.htmx:
+                response = HttpResponse()
+                response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+                return response
+            return redirect(settings.LOGIN_URL)
         messages.success(
             request,
             f"{membership.user.email} is deactivated and logged out. Their history stays.",

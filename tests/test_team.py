@@ -361,3 +361,26 @@ def test_a_locked_out_member_is_shown_and_unlocked(admin_client, front_desk_user
     assert not AccessAttempt.objects.filter(username="desk@lakeside.test").exists()
     html = admin_client.get("/settings/team/").content.decode()
     assert "desk@lakeside.test can try to log in again." in html
+
+
+def test_an_admin_who_deactivates_themselves_is_sent_to_the_login_page(
+    admin_client, practice, admin_user
+):
+    with scopes_disabled():
+        MembershipFactory(practice=practice, role=Role.ADMIN)
+    me = membership_of(admin_user, practice)
+    response = admin_client.post(
+        f"/settings/team/members/{me.pk}/deactivate/", HTTP_HX_REQUEST="true"
+    )
+    assert response["HX-Redirect"] == "/login/"
+    assert admin_client.get("/").status_code == 302
+
+
+def test_an_htmx_request_of_a_deactivated_member_navigates_to_the_login_page(
+    client, practice, front_desk_user
+):
+    client.force_login(front_desk_user)
+    with scopes_disabled():
+        Membership.objects.filter(user=front_desk_user).update(is_active=False)
+    response = client.get("/cases/", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == "/login/"
