@@ -13,6 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import path
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from . import invitations, team
 from .access import Action
+from .audit import AuditAction, record
 from .forms_team import InviteForm, MemberRoleForm, SessionSettingsForm
 from .models import Invitation, Membership, Role, settings_for
 from .permissions import practice_required
@@ -268,8 +270,18 @@ def session_settings(request):
     form = SessionSettingsForm(request.POST, instance=settings_for(request.practice))
     if not form.is_valid():
         return _render_team(request, status=400, session_form=form)
-    form.save()
-    minutes = form.cleaned_data["idle_logout_minutes"]
+    before = form.initial.get("idle_logout_minutes")
+    with transaction.atomic():
+        form.save()
+        minutes = form.cleaned_data["idle_logout_minutes"]
+        if minutes != before:
+            record(
+                request,
+                AuditAction.CHANGED,
+                object_type="practice_settings",
+                object_id=request.practice.pk,
+                summary=f"Idle logout after {minutes} minutes (was {before})",
+            )
     messages.success(request, f"Everyone is now logged out after {minutes} idle minutes.")
     return _done(request)
 

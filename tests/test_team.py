@@ -244,6 +244,9 @@ def test_idle_logout_minutes_are_set_on_the_team_page(admin_client, practice, mi
     if saved:
         assert response.status_code == 302
         assert stored == saved
+        assert actions(practice) == [
+            (AuditAction.CHANGED, f"Idle logout after {saved} minutes (was 15)")
+        ]
     else:
         assert response.status_code == 400
         assert stored == 15
