@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "practices.middleware.PracticeMiddleware",
+    # After the practice (its limit); before anything that sends a person somewhere else.
+    "practices.idle.IdleLogoutMiddleware",
     # After the practice is known: its policy says who must have a second factor.
     "practices.two_factor.TwoFactorEnrolmentMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged during the login into a response.
@@ -448,6 +450,8 @@ LOGGING = {
 
 # The public address of the app, for links in emails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# How long an invitation link works.
+INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
 CELERY_BEAT_SCHEDULE = {
     "nightly-referrer-health": {

@@ -6,4 +6,6 @@ class PracticesConfig(AppConfig):
     verbose_name = "Practices"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the account events to the audit log)
+        # Signal receivers: account events go to the audit log; the idle clock starts at
+        # login; open sessions are indexed.
+        from . import idle, receivers, user_sessions  # noqa: F401

@@ -4,8 +4,18 @@ The practice a user works in is kept in the session (the header switcher changes
 With one membership it is chosen automatically. Views then run inside
 ``practice_scope(request.practice)``, so every tenant query is filtered by the scoped
 managers and a forgotten filter cannot leak another practice's rows.
+
+A deactivated membership counts as no membership: its practice can no longer be entered,
+and a person whose every membership is deactivated is logged out at their next request
+(their sessions are also deleted when they are deactivated, see ``practices.team``).
 """
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -16,13 +26,23 @@ SESSION_KEY = "practice_id"
 
 
 def memberships_of(user) -> list[Membership]:
+    """The user's active memberships, with each practice and its settings (the idle-logout
+    limit is read from them on every request, so they come in the same query)."""
     with scopes_disabled():
         return list(
-            Membership.objects.filter(user=user)
-            # The settings come along: the two-factor policy is read on every request.
+            Membership.objects.filter(user=user, is_active=True)
+            # The settings come along: the two-factor policy and idle limit, read per request.
             .select_related("practice", "practice__settings")
             .order_by("practice__name")
         )
+
+
+def _only_deactivated(user) -> bool:
+    # Asked only when a user has no active membership: the rare path.
+    if user.is_superuser:
+        return False
+    with scopes_disabled():
+        return Membership.objects.filter(user=user, is_active=False).exists()
 
 
 def resolve_practice(request) -> tuple[Practice | None, Membership | None]:
@@ -30,6 +50,7 @@ def resolve_practice(request) -> tuple[Practice | None, Membership | None]:
     if not user.is_authenticated:
         return None, None
     memberships = memberships_of(user)
+    request.active_memberships = memberships
     chosen = request.session.get(SESSION_KEY)
     for membership in memberships:
         if membership.practice_id == chosen:
@@ -50,7 +71,26 @@ class PracticeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        request.active_memberships = []
         practice, membership = resolve_practice(request)
+        if (
+            practice is None
+            and request.user.is_authenticated
+            and not request.active_memberships
+            and _only_deactivated(request.user)
+        ):
+            logout(request)
+            messages.error(
+                request,
+                "Your access to the practice has ended. Ask its administrator if this is a "
+                "mistake.",
+            )
+            if getattr(request, "htmx", False):
+                # htmx would swap the login page into a fragment: make it navigate instead.
+                response = HttpResponse()
+                response["HX-Redirect"] = resolve_url(settings.LOGIN_URL)
+                return response
+            return redirect_to_login(request.get_full_path())
         request.practice = practice
         request.membership = membership
         if membership is not None:

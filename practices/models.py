@@ -369,8 +369,10 @@ class AuditAction(models.TextChoices):
     RECOVERY_CODES = "recovery_codes", "Recovery codes generated or used"
     INVITED = "invited", "Invited a person"
     INVITATION_ACCEPTED = "invitation_accepted", "Accepted an invitation"
+    INVITATION_REVOKED = "invitation_revoked", "Withdrew an invitation"
     ROLE_CHANGED = "role_changed", "Changed a role"
     DEACTIVATED = "deactivated", "Deactivated a member"
+    REACTIVATED = "reactivated", "Reactivated a member"
 
 
 class ActorKind(models.TextChoices):
@@ -440,3 +442,23 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
+
+
+class UserSession(models.Model):
+    """Which sessions a user has open: written at login, so deactivating a member can end
+    their sessions at once without decoding every session in the store.
+
+    Holds only the session key (any session engine can delete by key); rows of sessions
+    that ended are removed at logout, and on the user's next login once they are older
+    than the longest a session can live (SESSION_COOKIE_AGE).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="usersession_user")]
+
+    def __str__(self):
+        return f"Session of user {self.user_id}"

@@ -1,7 +1,15 @@
 from allauth.account import views as account_views
 from django.urls import path
 
-from . import views, views_account_settings, views_api_keys, views_settings
+from . import (
+    views,
+    views_account_settings,
+    views_api_keys,
+    views_idle,
+    views_invitations,
+    views_settings,
+    views_team,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,4 +23,7 @@ urlpatterns = [
     *views_api_keys.urlpatterns,
     *views_settings.urlpatterns,
     *views_account_settings.urlpatterns,
+    *views_team.urlpatterns,
+    *views_invitations.urlpatterns,
+    *views_idle.urlpatterns,
 ]

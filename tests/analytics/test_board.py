@@ -198,8 +198,10 @@ def test_the_board_uses_the_latest_run_only(admin_client, practice, article):
     assert len(rows(html)) == 5 and "As of <strong>Nov 26, 2026</strong>" in html
 
 
-def test_a_stale_run_says_so(admin_client, article):
+def test_a_stale_run_says_so(admin_client, admin_user, article):
     with time_machine.travel("2026-12-03 12:00 -0500", tick=False):
+        # Logged in again: a session idle since NOW would have been logged out.
+        admin_client.force_login(admin_user)
         html = get(admin_client)
     assert "not updated since" in html
 

@@ -25,7 +25,8 @@ from analytics.outreach import log_outreach
 from communications.models import Letter, LetterStatus
 from communications.status_links import create_status_link
 from practices.api_keys import create_api_key
-from practices.models import ApiKey, Membership, Practice, Role, User
+from practices.invitations import invite
+from practices.models import ApiKey, Invitation, Membership, Practice, Role, User
 from practices.scoping import practice_scope
 from referrals.choices import CaseType, LetterChannel, SourceType
 from referrals.choices import MilestoneKind as K
@@ -76,6 +77,7 @@ class Objects:
     status_token: str
     status_link: object
     membership: Membership
+    invitation: Invitation
     identifying: list[str] = field(default_factory=list)
 
 
@@ -215,6 +217,9 @@ def build_practice(tag: str, slug: str) -> Objects:
         created = create_api_key(practice, f"{tag} PMS", created_by=members[Role.ADMIN])
         status_link, status_token = create_status_link(office, by=members[Role.FRONT_DESK])
         membership = Membership.objects.get(user=members[Role.FRONT_DESK])
+        invitation = invite(
+            practice, f"invitee@{slug}.test", Role.CLINICIAN, by=members[Role.ADMIN]
+        ).invitation
 
     return Objects(
         tag=tag,
@@ -240,6 +245,7 @@ def build_practice(tag: str, slug: str) -> Objects:
         status_token=status_token,
         status_link=status_link,
         membership=membership,
+        invitation=invitation,
         # Strings only this practice's data contains (a page of the other practice must
         # show none of them). The tag alone would also match an email domain in a header.
         identifying=[

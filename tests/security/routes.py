@@ -100,6 +100,15 @@ ROUTES: dict[str, Route] = {
     # The audit log's filters are words and the practice's own members, not object ids.
     "audit_log": Route(),
     "audit_log_csv": Route(),
+    "team": Route(),
+    "team_invite": Route(method="POST"),
+    "team_sessions": Route(method="POST"),
+    "team_invitation_resend": Route(kwargs=_obj("invitation", "invitation_id"), method="POST"),
+    "team_invitation_revoke": Route(kwargs=_obj("invitation", "invitation_id"), method="POST"),
+    "team_member_role": Route(kwargs=_obj("membership", "member_id"), method="POST"),
+    "team_member_deactivate": Route(kwargs=_obj("membership", "member_id"), method="POST"),
+    "team_member_reactivate": Route(kwargs=_obj("membership", "member_id"), method="POST"),
+    "team_member_unlock": Route(kwargs=_obj("membership", "member_id"), method="POST"),
     # referrals: intake, patients, cases
     "intake": Route(),
     "intake_patient_search": Route(query=lambda o: {"q": "Jordan"}),
@@ -207,6 +216,10 @@ PUBLIC: dict[str, str] = {
     "pick_practice": "a logged-in user picks among their own memberships; another "
     "practice's id is a 404 (tests/test_tenancy_pages.py)",
     "password_change": "a logged-in user changes their own password; no practice data",
+    "accept_invitation": "an invited person's one-time link: its secret, expiring token is "
+    "the credential; shows only its own invitation (tests/test_invitations.py)",
+    "idle_keep_alive": "the idle warning's 'Stay logged in' for the person's own session; "
+    "no practice data (tests/test_idle_logout.py)",
     "online_referral_form": "the public referral form GP offices use, by practice slug; "
     "shows the practice's name only (tests/test_online_referral.py)",
     "online_referral_thanks": "the form's thank-you page; shows only what this browser's "

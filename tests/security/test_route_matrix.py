@@ -23,9 +23,10 @@ from django.conf import settings
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import reverse
+from django_scopes import scopes_disabled
 
 from practices.access import API_KEY, GRANTS, Action, allows
-from practices.models import Role
+from practices.models import PracticeSettings, Role
 from referrals.step_permissions import STEP_PERMISSION
 
 from .route_matrix import (
@@ -48,6 +49,12 @@ class World:
     def __init__(self, ours, theirs):
         self.ours = ours
         self.theirs = theirs
+        # The sessions below live for the whole module while each test's requests (and the
+        # idle clock they move) are rolled back: the longest idle limit keeps them open.
+        with scopes_disabled():
+            PracticeSettings.objects.update_or_create(
+                practice=ours.practice, defaults={"idle_logout_minutes": 480}
+            )
         # One session per person for the whole module: logging in again for each of the
         # matrix's hundreds of requests would cost more than the requests.
         self.sessions = {}
