@@ -21,7 +21,7 @@ from django.db.models import F
 from django.test import override_settings
 from django_scopes import scopes_disabled
 
-from practices.models import Membership, Practice, Role, User
+from practices.models import AuditAction, AuditEntry, Membership, Practice, Role, User
 from practices.scoping import practice_scope
 from practices.two_factor import has_totp
 from referrals import workflow
@@ -377,14 +377,25 @@ class TestTheDefaultDemo:
         assert all(e.referral.referring_office_id == e.office_id for e in events)
 
 
-def test_reset_rebuilds_the_same_demo(db):
+def test_reset_rebuilds_the_same_demo(db, client):
     seed("--seed", "1", *SMALL)
     first = fingerprint("demo")
     admin = User.objects.get(email="admin@demo.example")
     admin.set_password("changed-by-someone")
     admin.save()
+    old_practice = Practice.objects.get(slug="demo")
+    # Someone mistyped the password: the demo practice's audit log has an entry, which the
+    # append-only trigger will not let anyone delete.
+    client.post("/login/", {"login": "admin@demo.example", "password": "wrong"})
+    with scopes_disabled():
+        logged = list(AuditEntry.objects.filter(practice=old_practice).values_list("action"))
+    assert logged == [(AuditAction.LOGIN_FAILED,)]
     out = seed("--seed", "1", "--reset", *SMALL)
     assert fingerprint("demo") == first
+    # The entry outlives the practice it was written in.
+    with scopes_disabled():
+        kept = list(AuditEntry.objects.filter(practice_id=old_practice.pk).values_list("action"))
+    assert kept == logged
     assert Practice.objects.filter(slug="demo").count() == 1
     admin.refresh_from_db()
     assert admin.check_password(DEMO_PASSWORD)

@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from practices.models import Membership, Practice, User
+from practices.models import AuditEntry, Membership, Practice, User
 from practices.scoping import practice_scope
 from practices.two_factor import enrol_totp, two_factor_required
 
@@ -142,7 +142,9 @@ def _tenant_tables() -> list[tuple[str, str]]:
             ),
             None,
         )
-        if field is not None and not model._meta.proxy:
+        # The audit log is append-only (a trigger refuses DELETE): what was done in a
+        # deleted practice stays on record, with its practice id, like any other entry.
+        if field is not None and not model._meta.proxy and model is not AuditEntry:
             tenant[model] = field.column
     must_go_first = {model: set() for model in tenant}
     for model in tenant:
