@@ -6,6 +6,7 @@ a person who already has an account joins with it and logs in as usual. A link t
 unknown, expired, withdrawn or used shows why, in words (404 or 410).
 """
 
+from allauth.account.internal.flows.login import record_authentication
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -64,6 +65,10 @@ def accept_invitation(request, token: str):
             practice = invitation.practice
             if created:
                 login(request, user, backend=_login_backend())
+                # She typed her new password a moment ago: a password authentication, as
+                # allauth counts them, so the two-factor enrolment the practice may send her
+                # to next does not ask for that password again.
+                record_authentication(request, user, method="password", email=user.email)
                 request.session[SESSION_KEY] = practice.pk
                 messages.success(request, f"Welcome to {practice.name}.")
                 return redirect("home")

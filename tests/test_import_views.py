@@ -319,7 +319,9 @@ def test_the_upload_its_preview_and_the_import_are_in_the_audit_log(
         admin_client.post(reverse("import_start", args=[job.pk]), {"mode": ImportMode.VALID_ONLY})
     with scopes_disabled():
         trail = list(
-            AuditEntry.objects.order_by("id").values_list("action", "object_type", "count")
+            AuditEntry.objects.exclude(action="login")  # the test's own login
+            .order_by("id")
+            .values_list("action", "object_type", "count")
         )
     assert trail == [
         ("created", "importjob", 5),

@@ -22,7 +22,7 @@ def test_an_invited_person_accepts_in_a_fresh_browser(
     admin_user,
     practice,
     live_server,
-    browser,
+    new_context,
     smtp_server,
     settings,
     screenshot,
@@ -48,7 +48,7 @@ def test_an_invited_person_accepts_in_a_fresh_browser(
     link = re.search(r"http://\S+/invitations/\S+/", message.get_content()).group(0)
 
     # A fresh browser: no cookie of the admin's.
-    fresh = browser.new_context()
+    fresh = new_context()
     invitee = fresh.new_page()
     invitee.goto(link)
     expect(invitee.get_by_test_id("invitation-summary")).to_contain_text(

@@ -14,6 +14,7 @@ from django_scopes import scopes_disabled
 
 from practices.lockout import locked_out, unlock
 from practices.models import AuditAction, AuditEntry, Role, TwoFactorPolicy, settings_for
+from practices.scoping import practice_scope
 from practices.two_factor import enrol_totp, has_totp
 from tests.conftest import PASSWORD, totp_code
 from tests.factories import MembershipFactory, UserFactory
@@ -87,7 +88,7 @@ def test_nobody_signs_up_by_themselves(client, db):
     assert not UserFactory._meta.model.objects.filter(email="me@self.test").exists()
 
 
-def test_the_admin_has_no_login_form_of_its_own(client):
+def test_the_admin_has_no_login_form_of_its_own(client, db):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
@@ -216,7 +217,8 @@ def test_all_staff_policy_sends_every_role_to_enrol(client, practice, front_desk
     assert client.get("/intake/").status_code == 200
     options = settings_for(practice)
     options.two_factor_required_for = TwoFactorPolicy.ALL_STAFF
-    options.save()
+    with practice_scope(practice):
+        options.save()
     assert client.get("/intake/")["Location"] == "/accounts/2fa/totp/activate/"
 
 
@@ -233,7 +235,8 @@ def test_the_admin_sets_the_policy_on_the_settings_page(admin_client, practice, 
     assert "Practice administrators" in admin_client.get("/settings/security/").text
     response = admin_client.post("/settings/security/", {"two_factor_required_for": "all_staff"})
     assert response.status_code == 302
-    practice.settings.refresh_from_db()
+    with scopes_disabled():
+        practice.settings.refresh_from_db()
     assert practice.settings.two_factor_required_for == TwoFactorPolicy.ALL_STAFF
     bad = admin_client.post("/settings/security/", {"two_factor_required_for": "nobody"})
     assert bad.status_code == 400

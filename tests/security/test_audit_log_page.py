@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from practices import receivers
 from practices.csv_export import safe_cell
 from practices.models import ActorKind, AuditAction, AuditEntry
 from practices.scoping import practice_scope
@@ -25,6 +26,18 @@ PAGE = "/settings/audit-log/"
 CSV_URL = "/settings/audit-log/export.csv"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 ZONE = ZoneInfo("America/New_York")  # the practice's
+
+
+@pytest.fixture(autouse=True)
+def _test_logins_unrecorded():
+    """These tests read back the entries they wrote; the administrator's own login (the
+    ``force_login`` of each test's client) would be one more. Logins are recorded and
+    tested in tests/security/test_accounts.py."""
+    from django.contrib.auth.signals import user_logged_in
+
+    assert user_logged_in.disconnect(dispatch_uid="audit_login")
+    yield
+    user_logged_in.connect(receivers.on_login, dispatch_uid="audit_login")
 
 
 def at(day: str, hour: int = 12) -> dt.datetime:
@@ -229,7 +242,7 @@ def test_only_administrators_may_read_or_export_the_log(client, request, role, l
     assert client.get(CSV_URL).status_code == 403
 
 
-def test_a_visitor_is_sent_to_log_in(client):
+def test_a_visitor_is_sent_to_log_in(client, db):
     assert "/login/" in client.get(PAGE)["Location"]
     assert "/login/" in client.get(CSV_URL)["Location"]
 
