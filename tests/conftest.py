@@ -184,6 +184,15 @@ def in_practice(practice):
         yield practice
 
 
+def wait_for_htmx(page) -> None:
+    """Until htmx has no request in flight and has settled its last swap. A control that
+    was just swapped in is wired up (htmx.process) during the settle: an event fired on it
+    earlier (a select changed by the test the moment it appears) would be lost."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 @pytest.fixture
 def login(page, live_server):
     """Log ``user`` in through the real login form (and the two-factor step when they have

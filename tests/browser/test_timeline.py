@@ -12,6 +12,7 @@ from referrals import services
 from referrals.choices import CaseType, SourceType, Urgency
 from referrals.choices import MilestoneKind as K
 
+from ..conftest import wait_for_htmx
 from ..factories import OfficeFactory, PatientFactory, ProviderFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -192,12 +193,14 @@ def test_coordinator_narrows_the_worklist_without_reloading(
 
     page.get_by_role("link", name="Clear all filters").click()
     expect(rows).to_have_count(5)
+    wait_for_htmx(page)
     page.get_by_label("Referring office").select_option(label="Harbor View Family Dentistry")
     expect(rows).to_have_count(2)
     screenshot("3-office")
 
     page.get_by_role("link", name="Clear all filters").click()
     expect(rows).to_have_count(5)
+    wait_for_htmx(page)
     page.get_by_test_id("stage-consult_scheduled").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Brandt, Eli")
