@@ -284,3 +284,5 @@ def test_a_two_click_reimport_checks_and_imports_in_one_task(
     assert job.preset == preset
     assert job.counts["referrals_created"] == 3
     assert not job.file  # the upload is patient data: not kept once imported
+    assert job.file_info["samples"] == {}
+    assert job.file_info["header"] == OWN_HEADER
