@@ -267,3 +267,26 @@ def test_mapping_json_round_trips_and_names_the_bad_key():
 )
 def test_referred_by_splits_into_doctor_and_office(value, split):
     assert split_referred_by(value) == split
+
+
+def test_procedure_level_rows_go_through_the_grouping_into_cases(in_practice):
+    # procedures.group is the PROC work: this runs once it is merged.
+    pytest.importorskip("referrals.importing.procedures")
+    header = ["PatNum", "LName", "FName", "Birthdate", "RefDate", "BusinessName", "RefZip"]
+    header += ["ProcCode", "ProcDate", "ProcFee", "ProcStatus"]
+    base = ["1", "Lee", "Ann", "1990-01-02", "2023-01-05", "Smile Dental", "12345"]
+    rows = [
+        [*base, "D0140", "2023-01-10", "100.00", "2"],
+        [*base, "D7240", "2023-02-01", "500.00", "2"],
+        [*base, "D7240", "2023-02-02", "900.00", "6"],
+        ["2", "Ng", "Al", "0001-01-01", "2023-03-01", "Smile Dental", "12345", "", "", "", ""],
+    ]
+    report, _, mapping = import_bytes(in_practice, delimited(header, rows))
+    assert mapping.procedure_level
+    assert report.counts["referrals_created"] == 2
+    ann = Referral.objects.get(patient__chart_number="1")
+    assert ann.case_type == "third_molars"
+    events = dict(MilestoneEvent.objects.filter(referral=ann).values_list("kind", "production"))
+    assert set(events) >= {"consult_completed", "treatment_accepted", "surgery_completed"}
+    assert str(events["surgery_completed"]) == "500.00"
+    assert Patient.objects.get(chart_number="2").date_of_birth is None
