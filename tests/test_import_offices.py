@@ -4,16 +4,20 @@ admin confirms (referrals/importing/offices.py and matching.py)."""
 
 import dataclasses
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import transaction
 
+from referrals.importing.mapping import apply, suggest
 from referrals.importing.matching import Matcher, Row
 from referrals.importing.offices import file_key, normalise_name, office_candidates
 from referrals.importing.parsing import ParsedRow, RowParser
+from referrals.importing.pipeline import import_file
 from referrals.importing.reading import RawRow
+from referrals.importing.sources import inspect
 from referrals.importing.vocabulary import COLUMNS
 from referrals.importing.writing import BatchWriter
 from referrals.models import Referral, ReferringOffice, ReferringProvider
@@ -21,18 +25,6 @@ from referrals.models import Referral, ReferringOffice, ReferringProvider
 from .factories import OfficeFactory, ProviderFactory
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=ZoneInfo("America/New_York"))
-
-# Until the parser carries the two new columns (imp-engine), rows carry them through a
-# subclass; once it does, ParsedRow itself is used.
-if {"provider_npi", "office_external_id"} <= {f.name for f in dataclasses.fields(ParsedRow)}:
-    Parsed = ParsedRow
-else:
-
-    @dataclasses.dataclass(slots=True)
-    class Parsed(ParsedRow):
-        provider_npi: str = ""
-        office_external_id: str = ""
-
 
 BASE = {
     "chart_number": "C100",
@@ -58,14 +50,13 @@ def values(**kw) -> dict[str, str]:
     return {c: "" for c in COLUMNS} | BASE | kw
 
 
-def parsed(line: int, npi: str = "", external_id: str = "", **kw) -> Parsed:
+def parsed(line: int, npi: str = "", external_id: str = "", **kw) -> ParsedRow:
     row, errors = RowParser(dt.date(2024, 6, 1)).parse(RawRow(line, values(**kw), len(COLUMNS)))
     assert not errors, errors
-    fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(ParsedRow)}
-    return Parsed(**fields, provider_npi=npi, office_external_id=external_id)
+    return dataclasses.replace(row, provider_npi=npi, office_external_id=external_id)
 
 
-def import_rows(practice, rows: list[Parsed], confirmed=None, batch_size=100) -> Matcher:
+def import_rows(practice, rows: list[ParsedRow], confirmed=None, batch_size=100) -> Matcher:
     matcher = Matcher(confirmed_offices=confirmed)
     writer = BatchWriter(practice, matcher)
     with transaction.atomic():
@@ -335,3 +326,54 @@ def test_the_queries_per_batch_do_not_grow_with_the_offices(
     with django_assert_max_num_queries(40):
         import_rows(in_practice, rows, batch_size=100)
     assert Referral.objects.count() == 300
+
+
+# --- through the whole pipeline: a file, its suggested mapping, the admin's answers ---------
+
+EXPORT = (
+    b"PatNum,LName,FName,Birthdate,RefDate,BusinessName,RefZip,RefNPI,RefLName,RefFName\n"
+    b'1,Lee,Ann,1990-01-02,2023-01-05,"Smile Dental Care, LLC",12345,,Smith,Jane\n'
+    b"2,Park,Bo,1985-03-04,2023-02-06,Smile Dentistry,99999,1234567893,Roe,Ray\n"
+    b"3,Ng,Al,1970-12-31,2023-03-07,Smile Dentistry Inc,99999,1234567893,Roe,Ray\n"
+    b"4,Kim,Jo,1970-12-30,2023-03-08,Oak Family Dental,55555,,Stone,Bob\n"
+)
+
+
+def import_export(practice, offices=None):
+    stream = io.BytesIO(EXPORT)
+    info = inspect(stream, "export.csv")
+    mapping = suggest(info, stream)
+    if offices is not None:
+        mapping.offices = offices
+    return import_file(practice, stream, info, mapping)
+
+
+def test_a_file_imports_with_its_offices_matched_and_the_confirmed_ones_merged(in_practice):
+    smile = OfficeFactory(practice=in_practice, name="Smile Dental Care", zip_code="12345")
+    oak = OfficeFactory(practice=in_practice, name="Oak Family Dental", zip_code="33333")
+    stream = io.BytesIO(EXPORT)
+    info = inspect(stream, "export.csv")
+    mapping = suggest(info, stream)
+    stream.seek(0)
+    candidates = {c.name: c for c in office_candidates(apply(stream, info, mapping))}
+    assert {n: c.how for n, c in candidates.items()} == {
+        "Smile Dental Care, LLC": "name_zip",
+        "Smile Dentistry": "new",
+        "Oak Family Dental": "similar",
+    }
+    assert candidates["Smile Dentistry"].rows == 2
+    report = import_export(in_practice, {candidates["Oak Family Dental"].key: str(oak.pk)})
+    assert report.counts["offices_created"] == 1
+    by_chart = dict(Referral.objects.values_list("patient__chart_number", "referring_office__name"))
+    assert by_chart == {
+        "1": "Smile Dental Care",
+        "2": "Smile Dentistry",
+        "3": "Smile Dentistry",
+        "4": "Oak Family Dental",
+    }
+    assert Referral.objects.get(patient__chart_number="1").referring_office_id == smile.pk
+    assert ReferringProvider.objects.get(npi="1234567893").last_name == "Roe"
+    # The same file again: nothing new.
+    again = import_export(in_practice, {candidates["Oak Family Dental"].key: str(oak.pk)})
+    assert again.counts["referrals_created"] == again.counts["offices_created"] == 0
+    assert again.counts["referrals_matched"] == 4

@@ -4,6 +4,7 @@ still required when a patient is entered by hand."""
 
 import dataclasses
 import datetime as dt
+import io
 
 import pytest
 import time_machine
@@ -14,9 +15,12 @@ from communications.models import LetterKind
 from communications.rendering import letter_variables, render_letter, render_letter_pdf
 from practices.scoping import practice_scope
 from referrals.choices import MilestoneKind as M
+from referrals.importing.mapping import suggest
 from referrals.importing.matching import Matcher, Row
 from referrals.importing.parsing import ParsedRow, RowParser
+from referrals.importing.pipeline import import_file
 from referrals.importing.reading import RawRow
+from referrals.importing.sources import inspect
 from referrals.importing.vocabulary import COLUMNS
 from referrals.importing.writing import BatchWriter
 from referrals.models import Patient
@@ -41,7 +45,6 @@ def parsed(line: int, dob: dt.date | None, **kw) -> ParsedRow:
     values = {c: "" for c in COLUMNS} | BASE | kw
     row, errors = RowParser(dt.date(2024, 6, 1)).parse(RawRow(line, values, len(COLUMNS)))
     assert not errors, errors
-    # The parser (imp-engine) turns "unknown" into None; here the row says it directly.
     return dataclasses.replace(row, date_of_birth=dob)
 
 
@@ -66,6 +69,21 @@ def import_rows(practice, rows: list[ParsedRow]) -> Matcher:
 def test_an_unknown_date_of_birth_is_stored_as_none(in_practice):
     import_rows(in_practice, [parsed(2, None)])
     assert Patient.objects.get(chart_number="C100").date_of_birth is None
+
+
+@pytest.mark.parametrize("placeholder", ["0001-01-01", "01/01/0001"])
+def test_open_dentals_0001_01_01_imports_as_an_unknown_date(in_practice, placeholder):
+    export = (
+        "PatNum,LName,FName,Birthdate,RefDate,BusinessName,RefZip\n"
+        f"7,Lee,Ann,{placeholder},2023-01-05,Smile Dental,12345\n"
+        "8,Park,Bo,1985-03-04,2023-01-06,Smile Dental,12345\n"
+    ).encode()
+    stream = io.BytesIO(export)
+    info = inspect(stream, "export.csv")
+    report = import_file(in_practice, stream, info, suggest(info, stream))
+    assert report.counts["patients_created"] == 2
+    assert Patient.objects.get(chart_number="7").date_of_birth is None
+    assert Patient.objects.get(chart_number="8").date_of_birth == dt.date(1985, 3, 4)
 
 
 def test_an_unknown_date_of_birth_in_the_file_matches_a_known_one_by_chart_and_names(
