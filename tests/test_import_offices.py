@@ -377,3 +377,15 @@ def test_a_file_imports_with_its_offices_matched_and_the_confirmed_ones_merged(i
     again = import_export(in_practice, {candidates["Oak Family Dental"].key: str(oak.pk)})
     assert again.counts["referrals_created"] == again.counts["offices_created"] == 0
     assert again.counts["referrals_matched"] == 4
+
+
+def test_a_confirmed_office_of_another_practice_is_ignored(in_practice, other_practice):
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        theirs = OfficeFactory(practice=other_practice, name="Smile Dental Care", zip_code="1")
+    key = file_key("Smile Dental Care", "12345", "", "")
+    import_rows(in_practice, [parsed(2)], confirmed={key: str(theirs.pk)})
+    referral = Referral.objects.get()
+    assert referral.referring_office_id != theirs.pk
+    assert referral.referring_office.practice_id == in_practice.pk
