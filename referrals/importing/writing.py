@@ -141,7 +141,12 @@ class BatchWriter:
                 p = r.parsed
                 new_offices.setdefault(
                     r.office_key,
-                    ReferringOffice(practice=practice, name=p.office_name, zip_code=p.office_zip),
+                    ReferringOffice(
+                        practice=practice,
+                        name=self.matcher.office_names[r.office_key],
+                        zip_code=p.office_zip,
+                        external_id=p.office_external_id,
+                    ),
                 )
         if new_offices:
             ReferringOffice.objects.bulk_create(new_offices.values())
@@ -157,6 +162,7 @@ class BatchWriter:
                         office_id=offices[r.office_key],
                         first_name=p.provider_first,
                         last_name=p.provider_last,
+                        npi=p.provider_npi,
                     ),
                 )
         if new_providers:
