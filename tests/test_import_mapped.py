@@ -290,3 +290,18 @@ def test_procedure_level_rows_go_through_the_grouping_into_cases(in_practice):
     assert set(events) >= {"consult_completed", "treatment_accepted", "surgery_completed"}
     assert str(events["surgery_completed"]) == "500.00"
     assert Patient.objects.get(chart_number="2").date_of_birth is None
+
+
+def test_an_unknown_birth_date_placeholder_imports_as_unknown(in_practice):
+    header = ["Chart #", "Last", "First", "DOB", "Ref Date", "NPI"]
+    rows = [
+        ["1", "Lee", "Ann", "01/01/0001", "01/05/2023", ""],
+        ["2", "Ng", "Al", "1/2/90", "01/05/2023", "123"],
+    ]
+    stream = io.BytesIO(delimited(header, rows))
+    info = inspect(stream, "export.csv")
+    mapping = suggest(info, stream)
+    report = check_file(in_practice, stream, info, mapping)
+    assert report.errors == [{"line": 3, "column": "NPI", "message": "NPI '123' is not 10 digits."}]
+    report, _, _ = import_bytes(in_practice, delimited(header, rows[:1]))
+    assert Patient.objects.get(chart_number="1").date_of_birth is None
