@@ -10,7 +10,14 @@ import time_machine
 from django_scopes import scopes_disabled
 from openpyxl import Workbook
 
-from referrals.importing.mapping import Mapping, MappingProblem, split_referred_by, suggest
+from referrals.importing.mapping import (
+    Mapping,
+    MappingProblem,
+    distinct_values,
+    split_referred_by,
+    suggest,
+    suggest_values,
+)
 from referrals.importing.pipeline import ImportRefused, check_file, import_file, preview_file
 from referrals.importing.sources import inspect
 from referrals.models import (
@@ -305,3 +312,15 @@ def test_an_unknown_birth_date_placeholder_imports_as_unknown(in_practice):
     assert report.errors == [{"line": 3, "column": "NPI", "message": "NPI '123' is not 10 digits."}]
     report, _, _ = import_bytes(in_practice, delimited(header, rows[:1]))
     assert Patient.objects.get(chart_number="1").date_of_birth is None
+
+
+def test_distinct_values_and_suggested_value_mappings():
+    header = ["Chart #", "Source", "ProcStatus"]
+    rows = [["1", "Web", "2"], ["2", "Billboard", "1"], ["3", "Web", "6"], ["4", "", "2"]]
+    stream = io.BytesIO(delimited(header, rows))
+    info = inspect(stream, "export.csv")
+    mapping = suggest(info, stream)
+    assert mapping.values["source_type"] == {"Web": "website"}
+    assert mapping.values["procedure_status"] == {"2": "complete", "1": "planned", "6": "deleted"}
+    assert distinct_values(stream, info, mapping, "source_type") == [("Web", 2), ("Billboard", 1)]
+    assert suggest_values("decision", ["Accept", "maybe"]) == {"Accept": "accepted"}
