@@ -10,11 +10,15 @@ from referrals.models import MilestoneEvent, Referral, ReferringOffice
 
 HEADER = "ProcStatus,HmPhone,PatNum,RefDate,LName,FName,Birthdate,RefLName,RefFName,RefTitle,"
 HEADER += "BusinessName,Address,RefZip,RefNPI,ProcCode,ProcDate,ProcFee"
+ANN = (
+    "555-0101,101,2024-01-05,Lee,Ann,1980-01-02,Smith,Jane,DDS,Smile Dental,1 Main,10001,1234567893"
+)
 ROWS = [
-    "2,555-0101,101,2024-01-05,Lee,Ann,1980-01-02,Smith,Jane,DDS,Smile Dental,1 Main,10001,1234567893,D0140,2024-01-10,95.00",
-    '2,555-0101,101,2024-01-05,Lee,Ann,1980-01-02,Smith,Jane,DDS,Smile Dental,1 Main,10001,1234567893,D7240,2024-02-01,"1,200.00"',
-    "6,555-0101,101,2024-01-05,Lee,Ann,1980-01-02,Smith,Jane,DDS,Smile Dental,1 Main,10001,1234567893,D7140,2024-02-01,150.00",
-    "1,555-0103,103,2024-04-01,Ng,Al,1970-12-31,Smith,Jane,DDS,Smile Dental Care LLC,1 Main,10001,1234567893,D6010,2024-05-01,2000",
+    f"2,{ANN},D0140,2024-01-10,95.00",
+    f'2,{ANN},D7240,2024-02-01,"1,200.00"',
+    f"6,{ANN},D7140,2024-02-01,150.00",
+    "1,555-0103,103,2024-04-01,Ng,Al,1970-12-31,Smith,Jane,DDS,Smile Dental Care LLC,1 Main,"
+    "10001,1234567893,D6010,2024-05-01,2000",
     ",555-0102,102,2024-03-01,Roe,Bo,0001-01-01,Brown,Tom,DMD,,2 Main,10002,,,,",
 ]
 
