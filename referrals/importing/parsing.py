@@ -26,6 +26,9 @@ from .vocabulary import (
 DECLINE_REASON = "Imported: declined"
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NPI = re.compile(r"^\d{10}$")
+# dates.UNKNOWN: the export's placeholder for "no date of birth".
+UNKNOWN_DATE = "unknown"
 
 
 def _max_length(model, name: str) -> int:
@@ -81,7 +84,7 @@ class ParsedRow:
     chart_number: str
     first_name: str
     last_name: str
-    date_of_birth: dt.date
+    date_of_birth: dt.date | None  # None: the export says the date of birth is unknown
     received_on: dt.date
     source_type: str
     case_type: str
@@ -93,6 +96,8 @@ class ParsedRow:
     milestones: list[Milestone] = field(default_factory=list)
     status: str = ""
     production: Decimal | None = None
+    provider_npi: str = ""
+    office_external_id: str = ""
 
 
 def _choices_hint(words: dict[str, str]) -> str:
@@ -103,74 +108,94 @@ class RowParser:
     """Turns RawRows into ParsedRows (or errors). ``today`` is the practice's date:
     history is in the past, so a later date is a typo."""
 
-    def __init__(self, today: dt.date):
+    def __init__(
+        self,
+        today: dt.date,
+        *,
+        column_names: dict[str, str] | None = None,
+        date_label: str = "YYYY-MM-DD",
+    ):
         self.today = today
+        # A mapped file: errors name the file's column (canonical -> file header) and say
+        # the date format the mapping reads.
+        self.column_names = column_names or {}
+        self.date_label = date_label
 
     def parse(self, raw: RawRow) -> tuple[ParsedRow | None, list[RowError]]:
         if raw.values is None:
+            width = raw.expected_width if raw.expected_width else len(COLUMNS)
             return None, [
                 RowError(
                     raw.line,
                     "",
-                    f"This line has {raw.width} values but the header has {len(COLUMNS)} "
-                    "(a value with a comma needs double quotes around it).",
+                    f"This line has {raw.width} values but the header has {width} "
+                    "(a value with a separator in it needs double quotes around it).",
                 )
             ]
-        return _RowCheck(raw.line, raw.values, self.today).run()
+        return _RowCheck(raw.line, raw.values, self.today, self).run()
 
 
 class _RowCheck:
-    def __init__(self, line: int, values: dict[str, str], today: dt.date):
+    def __init__(self, line: int, values: dict[str, str], today: dt.date, parser: RowParser):
         self.line = line
         self.v = values
         self.today = today
+        self.names = parser.column_names
+        self.date_label = parser.date_label
         self.errors: list[RowError] = []
 
+    def label(self, column: str) -> str:
+        return self.names.get(column, column)
+
     def error(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.line, column, message))
+        self.errors.append(RowError(self.line, self.label(column), message))
 
     def text(self, column: str, *, required: bool) -> str:
         value = self.v[column]
         if not value:
             if required:
-                self.error(column, f"{column} is required.")
+                self.error(column, f"{self.label(column)} is required.")
             return ""
         limit = MAX_LENGTHS.get(column)
         if limit and len(value) > limit:
-            self.error(column, f"{column} is too long: {len(value)} characters, at most {limit}.")
+            self.error(
+                column,
+                f"{self.label(column)} is too long: {len(value)} characters, at most {limit}.",
+            )
             return ""
         return value
 
     def date(self, column: str, *, required: bool) -> dt.date | None:
         value = self.v[column]
+        name = self.label(column)
         if not value:
             if required:
-                self.error(column, f"{column} is required (a date as YYYY-MM-DD).")
+                self.error(column, f"{name} is required (a date as {self.date_label}).")
             return None
         shown = "" if column in _PRIVATE else f" '{value}'"
         if not _ISO_DATE.match(value):
-            self.error(column, f"{column}{shown} is not a date as YYYY-MM-DD.")
+            self.error(column, f"{name}{shown} is not a date as {self.date_label}.")
             return None
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            self.error(column, f"{column}{shown} is not a real date.")
+            self.error(column, f"{name}{shown} is not a real date.")
             return None
         if day > self.today:
-            self.error(column, f"{column}{shown} is in the future: only past history is imported.")
+            self.error(column, f"{name}{shown} is in the future: only past history is imported.")
             return None
         return day
 
     def choice(self, column: str, words: dict[str, str]) -> str:
         value = self.v[column]
+        name = self.label(column)
         if not value:
-            self.error(column, f"{column} is required (one of: {_choices_hint(words)}).")
+            self.error(column, f"{name} is required (one of: {_choices_hint(words)}).")
             return ""
         chosen = words.get(spelling_key(value))
         if chosen is None:
-            self.error(
-                column, f"{column} '{value}' is not known. Use one of: {_choices_hint(words)}."
-            )
+            hint = "map it to one of" if self.names else "use one of"
+            self.error(column, f"{name} '{value}' is not known: {hint} {_choices_hint(words)}.")
             return ""
         return chosen
 
@@ -199,7 +224,10 @@ class _RowCheck:
         chart = self.text("chart_number", required=True)
         first = self.text("patient_first_name", required=True)
         last = self.text("patient_last_name", required=True)
-        dob = self.date("patient_dob", required=True)
+        if self.v["patient_dob"] == UNKNOWN_DATE:
+            dob = None
+        else:
+            dob = self.date("patient_dob", required=True)
         received = self.date("referral_date", required=True)
         source = self.choice("source_type", SOURCE_WORDS)
         case = self.choice("case_type", CASE_WORDS)
@@ -211,6 +239,10 @@ class _RowCheck:
         surgery = self.date("surgery_date", required=False)
         production = self.production()
         decision = self._decision()
+        npi = self.v.get("provider_npi", "").strip()
+        if npi and not _NPI.match(npi):
+            self.error("provider_npi", f"{self.label('provider_npi')} '{npi}' is not 10 digits.")
+        external_id = self.v.get("office_external_id", "").strip()[:100]
 
         if source in OFFICE_SOURCES and not self.v["referring_office"]:
             label = SourceType(source).label
@@ -233,7 +265,10 @@ class _RowCheck:
             else:
                 provider_first, provider_last = split
         if dob and received and dob > received:
-            self.error("patient_dob", "patient_dob is after referral_date.")
+            self.error(
+                "patient_dob",
+                f"{self.label('patient_dob')} is after {self.label('referral_date')}.",
+            )
 
         self._journey_fields(decision)
         self._dates_in_order(received, consult, decision_on, surgery)
@@ -280,6 +315,8 @@ class _RowCheck:
                 milestones=milestones,
                 status=state.status,
                 production=production,
+                provider_npi=npi if is_office else "",
+                office_external_id=external_id if is_office else "",
             ),
             [],
         )

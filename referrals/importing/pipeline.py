@@ -7,6 +7,7 @@ writes the valid rows and reports the others.
 """
 
 import datetime as dt
+import inspect as pyinspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -17,9 +18,12 @@ from django.utils import timezone
 
 from practices.models import Practice
 
+from . import dates
+from .mapping import Mapping, MappingProblem, apply, column_names
 from .matching import Matcher, Row
 from .parsing import RowParser
-from .reading import FileProblem, read_rows
+from .reading import FileProblem, RawRow, read_rows
+from .sources import SourceInfo
 from .writing import BatchWriter
 
 BATCH_SIZE = 1000
@@ -89,26 +93,64 @@ def _batched(items: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
-def _parsed_rows(stream: BinaryIO, parser: RowParser) -> Iterator[Row]:
-    for raw in read_rows(stream):
+@dataclass
+class Source:
+    """Where the canonical rows come from: our own format, or any export and its mapping."""
+
+    stream: BinaryIO
+    info: SourceInfo | None = None
+    mapping: Mapping | None = None
+
+    def raw_rows(self) -> Iterator[RawRow]:
+        if self.mapping is None or self.info is None:
+            return read_rows(self.stream)
+        problems = self.mapping.problems(self.info.header)
+        if problems:
+            raise FileProblem("The column mapping cannot read this file: " + " ".join(problems))
+        return apply(self.stream, self.info, self.mapping)
+
+    def parser(self, practice: Practice) -> RowParser:
+        today = practice_today(practice)
+        if self.mapping is None:
+            return RowParser(today)
+        return RowParser(
+            today,
+            column_names=column_names(self.mapping),
+            date_label=dates.EXPECTED[dates.DateFormat(self.mapping.date_format)],
+        )
+
+    def matcher(self) -> Matcher:
+        confirmed = self.mapping.offices if self.mapping is not None else {}
+        # Matcher(confirmed_offices=...) arrives with the offices work; older Matchers
+        # take no arguments.
+        if confirmed and "confirmed_offices" in pyinspect.signature(Matcher).parameters:
+            return Matcher(confirmed_offices=confirmed)
+        return Matcher()
+
+
+def _parsed_rows(source: Source, parser: RowParser) -> Iterator[Row]:
+    for raw in source.raw_rows():
         parsed, errors = parser.parse(raw)
         yield Row(raw.line, parsed, errors)
 
 
 def _run(
     practice: Practice,
-    stream: BinaryIO,
+    source: Source,
     *,
     writer_for: Callable[[Matcher], BatchWriter] | None = None,
     valid_only: bool = True,
     on_progress: Progress | None = None,
 ) -> Report:
     report = Report()
-    matcher = Matcher()
-    writer = writer_for(matcher) if writer_for else None
-    parser = RowParser(practice_today(practice))
     try:
-        for batch in _batched(_parsed_rows(stream, parser), BATCH_SIZE):
+        matcher = source.matcher()
+    except MappingProblem as exc:
+        return _file_problem(report, str(exc))
+    writer = writer_for(matcher) if writer_for else None
+    parser = source.parser(practice)
+    try:
+        for batch in _batched(_parsed_rows(source, parser), BATCH_SIZE):
             matcher.resolve(batch)
             for row in batch:
                 if not row.ok:
@@ -120,11 +162,8 @@ def _run(
                 writer.write(batch)
             if on_progress:
                 on_progress(report.total_rows)
-    except FileProblem as exc:
-        report.file_error = str(exc)
-        report.errors = [{"line": None, "column": "", "message": str(exc)}]
-        report.error_count = 1
-        return report
+    except (FileProblem, MappingProblem) as exc:
+        return _file_problem(report, str(exc))
     report.counts = {
         "rows": report.total_rows,
         "valid_rows": report.valid_rows,
@@ -137,16 +176,31 @@ def _run(
     return report
 
 
-def check_csv(practice: Practice, stream: BinaryIO, *, on_progress: Progress | None = None):
-    """Check every row and count what an import would create and match; writes nothing.
-    Runs inside the practice's scope."""
-    return _run(practice, stream, on_progress=on_progress)
+def _file_problem(report: Report, message: str) -> Report:
+    report.file_error = message
+    report.errors = [{"line": None, "column": "", "message": message}]
+    report.error_count = 1
+    return report
 
 
-def import_csv(
+def check_file(
     practice: Practice,
     stream: BinaryIO,
-    *,
+    info: SourceInfo | None,
+    mapping: Mapping | None,
+    on_progress: Progress | None = None,
+) -> Report:
+    """Check every row of any export through its mapping (None: our own format) and count
+    what an import would create and match; writes nothing. Runs inside the practice's
+    scope. Errors name the file's columns."""
+    return _run(practice, Source(stream, info, mapping), on_progress=on_progress)
+
+
+def import_file(
+    practice: Practice,
+    stream: BinaryIO,
+    info: SourceInfo | None,
+    mapping: Mapping | None,
     valid_only: bool = False,
     user=None,
     on_progress: Progress | None = None,
@@ -157,7 +211,7 @@ def import_csv(
     with transaction.atomic():
         report = _run(
             practice,
-            stream,
+            Source(stream, info, mapping),
             writer_for=lambda matcher: BatchWriter(practice, matcher, user=user),
             valid_only=valid_only,
             on_progress=on_progress,
@@ -168,21 +222,53 @@ def import_csv(
     return report
 
 
-def preview_csv(
-    practice: Practice, stream: BinaryIO, *, limit: int = 20
+def check_csv(practice: Practice, stream: BinaryIO, *, on_progress: Progress | None = None):
+    """check_file for our own format."""
+    return check_file(practice, stream, None, None, on_progress=on_progress)
+
+
+def import_csv(
+    practice: Practice,
+    stream: BinaryIO,
+    *,
+    valid_only: bool = False,
+    user=None,
+    on_progress: Progress | None = None,
+) -> Report:
+    """import_file for our own format."""
+    return import_file(
+        practice, stream, None, None, valid_only=valid_only, user=user, on_progress=on_progress
+    )
+
+
+def preview_file(
+    practice: Practice,
+    stream: BinaryIO,
+    info: SourceInfo | None,
+    mapping: Mapping | None,
+    limit: int = 50,
 ) -> tuple[list[Row], Matcher]:
-    """The first ``limit`` rows as the import would treat them (new or known patient,
-    office and doctor; new or matched referral; or their errors), and the matcher that
-    knows the names offices are stored under. Writes nothing."""
+    """The first ``limit`` rows (cases) as the import would treat them (new or known
+    patient, office and doctor; new or matched referral; or their errors, naming the
+    file's columns), and the matcher that knows the names offices are stored under.
+    Writes nothing."""
+    source = Source(stream, info, mapping)
     rows: list[Row] = []
-    parser = RowParser(practice_today(practice))
+    parser = source.parser(practice)
     try:
-        for row in _parsed_rows(stream, parser):
+        for row in _parsed_rows(source, parser):
             rows.append(row)
             if len(rows) == limit:
                 break
-    except FileProblem:
+    except (FileProblem, MappingProblem):
         pass
-    matcher = Matcher()
+    matcher = source.matcher()
     matcher.resolve(rows)
     return rows, matcher
+
+
+def preview_csv(
+    practice: Practice, stream: BinaryIO, *, limit: int = 20
+) -> tuple[list[Row], Matcher]:
+    """preview_file for our own format."""
+    return preview_file(practice, stream, None, None, limit=limit)

@@ -27,6 +27,8 @@ class RawRow:
     # Stripped values by column name; None when the line has the wrong number of values.
     values: dict[str, str] | None
     width: int
+    # The header's width when it is not our 15 columns (a mapped file), for the message.
+    expected_width: int = 0
 
 
 def _header_key(name: str) -> str:
