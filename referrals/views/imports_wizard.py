@@ -485,10 +485,14 @@ def wizard_import(request, pk):
         count=job.total_rows,
         summary=f"Import #{job.pk} started from the wizard ({mode})",
     )
-    # The check and the import run as one Celery job; the page polls its progress.
     jobs.confirm_mapping(job, m)
-    practice_id = request.practice.pk
-    transaction.on_commit(lambda: tasks.import_now.delay(practice_id, job.pk, mode))
+    if jobs.runs_in_worker(job):
+        # The check and the import run as one Celery job; the detail page polls its progress.
+        practice_id = request.practice.pk
+        transaction.on_commit(lambda: tasks.import_now.delay(practice_id, job.pk, mode))
+    else:
+        # As for the other imports: a small file goes through in the request.
+        jobs.import_now(job.pk, mode)
     return redirect("import_detail", job.pk)
 
 
