@@ -204,7 +204,11 @@ def _variables(facts: _Facts) -> dict:
             "last_name": patient.last_name,
             "name": f"{patient.first_name} {patient.last_name}".strip(),
             "initials": patient.initials,
-            "date_of_birth": LetterDate(patient.date_of_birth),
+            # Imported history may not know it: the letter says so rather than
+            # leaving a blank after "DOB".
+            "date_of_birth": (
+                LetterDate(patient.date_of_birth) if patient.date_of_birth else "unknown"
+            ),
         },
         "provider": doctor,
         "recipient": {

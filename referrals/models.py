@@ -101,7 +101,9 @@ class Patient(TenantModel):
 
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    date_of_birth = models.DateField()
+    # Unknown (None) only for imported history: a PMS may hold no date of birth
+    # (Open Dental writes 0001-01-01). Patients entered by hand always have one.
+    date_of_birth = models.DateField(null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     chart_number = models.CharField(max_length=50, blank=True)

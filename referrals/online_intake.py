@@ -224,6 +224,9 @@ def _patient_suggestions(online: OnlineReferral) -> list[Suggestion]:
             score, reason = 3, "same name and date of birth"
         elif patient.date_of_birth == born:
             score, reason = 2, "same date of birth, similar name"
+        elif patient.date_of_birth is None:
+            # Imported without a date of birth: the name is all there is to go on.
+            score, reason = 2, "same name, date of birth unknown"
         else:
             score, reason = 1, "same name, another date of birth"
         found.append(Suggestion(patient, score, (reason,)))

@@ -110,8 +110,10 @@ def likely_duplicates(
     first_name, last_name = first_name.strip(), last_name.strip()
     same_name = None
     if first_name and last_name and date_of_birth:
-        same_name = Q(
-            first_name__iexact=first_name, last_name__iexact=last_name, date_of_birth=date_of_birth
+        # A patient imported without a date of birth is listed on the name alone: the
+        # person being entered may well be them, and the front desk decides.
+        same_name = Q(first_name__iexact=first_name, last_name__iexact=last_name) & (
+            Q(date_of_birth=date_of_birth) | Q(date_of_birth__isnull=True)
         )
     digits = phone_digits(phone)
     # Match on the last digits so "+1 555 010 1234" and "555-010-1234" agree.
@@ -134,9 +136,11 @@ def likely_duplicates(
             same_name is not None
             and patient.first_name.strip().lower() == first_name.lower()
             and patient.last_name.strip().lower() == last_name.lower()
-            and patient.date_of_birth == date_of_birth
         ):
-            reasons.append("same name and date of birth")
+            if patient.date_of_birth is None:
+                reasons.append("same name, date of birth unknown")
+            elif patient.date_of_birth == date_of_birth:
+                reasons.append("same name and date of birth")
         if digits and phone_digits(patient.phone).endswith(digits):
             reasons.append("same phone")
         found.append(LikelyDuplicate(patient, reasons or ["similar details"]))

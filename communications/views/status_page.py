@@ -105,6 +105,8 @@ def status_page(request, token: str):
                 "token": token,
                 "link": link,
                 "since": since,
+                # Not rows.0.dob: the first patient's birth date may be unknown.
+                "show_dob": phi != "initials" and bool(rows),
             },
         )
     return _private(response)

@@ -125,7 +125,13 @@ class PatientSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
     def validate_chart_number(self, value):
         return self._check_unique(value)
 
+    # Read: null when imported history did not know it. Write: required, never null
+    # (a patient entered by hand always has one).
+    date_of_birth = serializers.DateField(allow_null=True)
+
     def validate_date_of_birth(self, value):
+        if value is None:
+            raise serializers.ValidationError("A date of birth is required.")
         return _not_in_future(value, "A date of birth")
 
 
@@ -159,7 +165,8 @@ def match_or_create_patient(practice, data: dict) -> Patient:
         if existing is not None:
             same_person = (
                 existing.last_name.casefold() == data["last_name"].casefold()
-                and existing.date_of_birth == data["date_of_birth"]
+                # Unknown on an imported patient: the last name decides, as on import.
+                and existing.date_of_birth in (None, data["date_of_birth"])
             )
             if not same_person:
                 # Never attach a case to the wrong person's chart.

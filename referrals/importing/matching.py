@@ -9,10 +9,12 @@ duplicates and conflicting patients across the whole file.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from ..models import Patient, Referral, ReferringOffice, ReferringProvider
+from ..models import Patient, Referral
+from .offices import FileOffices, OfficeIndex
 from .parsing import ParsedRow, RowError
 
-OfficeKey = tuple[str, str]
+# An office of this import: "#<id>" for an existing office, else the office's file key.
+OfficeKey = str
 ProviderKey = tuple[OfficeKey, str, str]
 
 
@@ -20,14 +22,19 @@ def _norm(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
-def office_key(name: str, zip_code: str) -> OfficeKey:
-    """Offices are the same office when name and ZIP match, ignoring case and spaces."""
-    return _norm(name), "".join(zip_code.split()).casefold()
-
-
-def _identity(first: str, last: str, dob: dt.date) -> int:
+def _names(first: str, last: str) -> int:
     # A hash, not the names: one int per chart number keeps memory small on big files.
-    return hash((_norm(first), _norm(last), dob))
+    return hash((_norm(first), _norm(last)))
+
+
+def _same_patient(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """(names hash, DOB ordinal or 0 when unknown): an unknown date of birth on either
+    side matches on the names alone (the chart number already matched)."""
+    return a[0] == b[0] and (not a[1] or not b[1] or a[1] == b[1])
+
+
+def _identity(first: str, last: str, dob: dt.date | None) -> tuple[int, int]:
+    return _names(first, last), dob.toordinal() if dob else 0
 
 
 @dataclass(slots=True)
@@ -82,42 +89,92 @@ class Matcher:
     """Decides, row by row, what exists and what must be created, and finds rows that
     contradict each other or the database. Works inside the practice's scope."""
 
-    def __init__(self):
+    def __init__(self, confirmed_offices: dict[str, str] | None = None):
         self.tally = Tally()
+        # The admin's answers for uncertain offices: file key -> office id, or "new".
+        self.confirmed_offices = confirmed_offices or {}
+        # Offices and doctors: two queries, once per import.
+        self.index = OfficeIndex()
+        # Office key -> office id, for existing offices and those written so far.
         self.offices: dict[OfficeKey, int] = {}
         # The name each office is (or will be) stored under, for the preview.
         self.office_names: dict[OfficeKey, str] = {}
-        chosen: dict[int, OfficeKey] = {}
-        # Several offices may share a name and ZIP (not merged yet): use the oldest
-        # active one, always the same.
-        for pk, name, zip_code in ReferringOffice.objects.order_by("is_archived", "id").values_list(
-            "id", "name", "zip_code"
-        ):
-            key = office_key(name, zip_code)
-            if key not in self.offices:
-                self.offices[key] = pk
-                self.office_names[key] = name
-                chosen[pk] = key
+        # Existing doctors by (office id, first, last), normalised.
+        self._known_providers: dict[tuple[int, str, str], int] = {}
+        for pk, office_id, first, last in self.index.providers:
+            self._known_providers.setdefault((office_id, _norm(first), _norm(last)), pk)
         self.providers: dict[ProviderKey, int] = {}
-        for pk, office_id, first, last in ReferringProvider.objects.order_by(
-            "is_archived", "id"
-        ).values_list("id", "office_id", "first_name", "last_name"):
-            if office_id in chosen:
-                self.providers.setdefault((chosen[office_id], _norm(first), _norm(last)), pk)
         self.new_offices: set[OfficeKey] = set()
-        self._office_keys: dict[OfficeKey, OfficeKey] = {}
         self.new_providers: set[ProviderKey] = set()
-        # chart number -> (identity hash, first line, created by this import)
-        self.patients_seen: dict[str, tuple[int, int, bool]] = {}
+        self._file_offices = FileOffices()
+        # The file's office key -> this import's office key.
+        self._office_of_group: dict[str, OfficeKey] = {}
+        # NPI -> provider key, so one doctor is one doctor under two spellings.
+        self._provider_of_npi: dict[str, ProviderKey] = {}
+        # chart number -> (identity, first line, created by this import)
+        self.patients_seen: dict[str, tuple[tuple[int, int], int, bool]] = {}
         # (chart number, referral date, office) -> first line
         self.referrals_seen: dict[tuple[str, dt.date, OfficeKey | None], int] = {}
+
+    def _office(self, p: ParsedRow) -> OfficeKey | None:
+        """The office of a row: matched once per office of the file (see offices.py)."""
+        npi = getattr(p, "provider_npi", "") or ""
+        external_id = getattr(p, "office_external_id", "") or ""
+        if not (p.office_name or npi or external_id):
+            return None
+        group, first_time = self._file_offices.group(p.office_name, p.office_zip, npi, external_id)
+        if not first_time:
+            return self._office_of_group[group]
+        pk, _how = self.index.certain(p.office_name, p.office_zip, npi, external_id)
+        if pk is None:
+            confirmed = self.confirmed_offices.get(group, "")
+            if confirmed.isdigit() and int(confirmed) in self.index.by_id:
+                pk = int(confirmed)
+        if pk is None:
+            # A new office (or a similar one the admin has not confirmed: kept apart).
+            key = group
+            self.office_names[key] = p.office_name or self._doctor_office_name(p)
+        else:
+            key = f"#{pk}"
+            self.offices[key] = pk
+            self.office_names[key] = self.index.by_id[pk].name
+        self._office_of_group[group] = key
+        return key
+
+    @staticmethod
+    def _doctor_office_name(p: ParsedRow) -> str:
+        # A row with an NPI or PMS id but no business name: the office is named after the
+        # doctor, as the mapping does for a doctor without a business name.
+        name = " ".join(x for x in (p.provider_first, p.provider_last) if x)
+        return f"Dr. {name}" if name else "Unnamed office"
+
+    def _provider(self, p: ParsedRow, okey: OfficeKey) -> ProviderKey | None:
+        npi = getattr(p, "provider_npi", "") or ""
+        if not p.provider_last:
+            return None
+        if npi and npi in self._provider_of_npi:
+            return self._provider_of_npi[npi]
+        pkey = (okey, _norm(p.provider_first), _norm(p.provider_last))
+        if pkey not in self.providers and pkey not in self.new_providers:
+            known = self.index.npi.get(npi) if npi else None
+            if known is not None and f"#{known[1]}" == okey:
+                self.providers[pkey] = known[0]
+            elif okey in self.offices:
+                pk = self._known_providers.get(
+                    (self.offices[okey], _norm(p.provider_first), _norm(p.provider_last))
+                )
+                if pk is not None:
+                    self.providers[pkey] = pk
+        if npi:
+            self._provider_of_npi[npi] = pkey
+        return pkey
 
     def resolve(self, rows: list[Row]) -> None:
         """Match a batch of parsed rows; adds errors to rows that cannot be imported."""
         charts = {r.parsed.chart_number for r in rows if r.ok}
         if not charts:
             return
-        known_patients: dict[str, tuple[int, int]] = {}
+        known_patients: dict[str, tuple[int, tuple[int, int]]] = {}
         for pk, chart, first, last, dob in (
             # exclude(""): lets PostgreSQL use the partial unique index on chart numbers.
             Patient.objects.filter(chart_number__in=charts)
@@ -144,7 +201,7 @@ class Matcher:
         seen = self.patients_seen.get(p.chart_number)
         known = known_patients.get(p.chart_number)
         if seen is not None:
-            if seen[0] != identity:
+            if not _same_patient(seen[0], identity):
                 row.errors.append(
                     RowError(
                         row.line,
@@ -153,7 +210,7 @@ class Matcher:
                         "different name or date of birth.",
                     )
                 )
-        elif known is not None and known[1] != identity:
+        elif known is not None and not _same_patient(known[1], identity):
             row.errors.append(
                 RowError(
                     row.line,
@@ -162,11 +219,7 @@ class Matcher:
                     "or date of birth.",
                 )
             )
-        okey = None
-        if p.office_name:
-            # One shared key per office: every row's duplicate key points to it.
-            okey = office_key(p.office_name, p.office_zip)
-            okey = self._office_keys.setdefault(okey, okey)
+        okey = self._office(p)
         referral_key = (p.chart_number, p.received_on, okey)
         first_line = self.referrals_seen.get(referral_key)
         if first_line is not None:
@@ -195,18 +248,17 @@ class Matcher:
         office_id = None
         if okey is not None:
             row.office_key = okey
-            office_id = self.offices.get(okey)
+            office_id = self.offices.get(okey) if okey.startswith("#") else None
             if okey in self.new_offices:
                 row.office_new = True
             elif office_id is None:
                 row.office_new = True
                 self.new_offices.add(okey)
-                self.office_names[okey] = p.office_name
                 tally.offices_created += 1
             else:
                 tally.matched_offices.add(office_id)
-            if p.provider_last:
-                pkey = (okey, _norm(p.provider_first), _norm(p.provider_last))
+            pkey = self._provider(p, okey)
+            if pkey is not None:
                 row.provider_key = pkey
                 provider_id = self.providers.get(pkey)
                 if pkey in self.new_providers:

@@ -141,7 +141,13 @@ class BatchWriter:
                 p = r.parsed
                 new_offices.setdefault(
                     r.office_key,
-                    ReferringOffice(practice=practice, name=p.office_name, zip_code=p.office_zip),
+                    ReferringOffice(
+                        practice=practice,
+                        name=self.matcher.office_names[r.office_key],
+                        zip_code=p.office_zip,
+                        # Read with getattr until the parser carries the new columns.
+                        external_id=getattr(p, "office_external_id", "") or "",
+                    ),
                 )
         if new_offices:
             ReferringOffice.objects.bulk_create(new_offices.values())
@@ -157,6 +163,7 @@ class BatchWriter:
                         office_id=offices[r.office_key],
                         first_name=p.provider_first,
                         last_name=p.provider_last,
+                        npi=getattr(p, "provider_npi", "") or "",
                     ),
                 )
         if new_providers:

@@ -24,7 +24,9 @@ def patient_detail(request, pk: int):
     )
     today = timezone.localdate()
     born = patient.date_of_birth
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    age = None
+    if born is not None:
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     return render(
         request,
         "referrals/patients/detail.html",
