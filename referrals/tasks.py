@@ -28,14 +28,3 @@ def run_import(practice_id: int, job_id: int) -> None:
         return
     with practice_scope(practice):
         jobs.run_job(job_id)
-
-
-@shared_task(acks_late=True)
-def import_now(practice_id: int, job_id: int, mode: str) -> None:
-    """Check and import a job whose mapping the wizard confirmed, in one go (the wizard's
-    "Import" button, and a re-export applied with a saved preset)."""
-    practice = Practice.objects.filter(pk=practice_id).first()
-    if practice is None:
-        return
-    with practice_scope(practice):
-        jobs.import_now(job_id, mode)

@@ -8,11 +8,12 @@ import json
 import pytest
 from django.urls import reverse
 from django_scopes import scopes_disabled
-from referrals.importing.mapping import Mapping
 
 from practices.models import AuditEntry
 from practices.scoping import practice_scope
+from referrals import tasks
 from referrals.choices import ImportStatus
+from referrals.importing.mapping import Mapping
 from referrals.models import ImportJob, ImportPreset, Referral, ReferringOffice
 
 from .factories import OfficeFactory
@@ -269,9 +270,13 @@ def test_a_builtin_preset_is_offered_on_the_columns_page(admin_client, practice)
 def test_import_checks_and_imports_with_the_mapping(
     admin_client, practice, uploaded, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as queued:
         response = admin_client.post(url("import_wizard_import", uploaded), {"mode": "valid_only"})
     assert response["Location"] == url("import_detail", uploaded)
+    # The request only queued the work (one Celery job); run it as a worker would.
+    assert len(queued) == 1
+    assert the_job(practice).status == ImportStatus.UPLOADED
+    tasks.check_and_import.apply(args=(practice.pk, uploaded.pk, "valid_only")).get()
     job = the_job(practice)
     assert job.status == ImportStatus.DONE
     assert job.counts["referrals_created"] == 4

@@ -9,7 +9,6 @@ preview quote the file: patient data, so each is audited like the import detail.
 """
 
 import json
-from dataclasses import asdict
 
 from django.contrib import messages
 from django.db import transaction
@@ -22,7 +21,6 @@ from practices.access import Action
 from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
-from .. import tasks
 from ..choices import ImportMode, ImportStatus
 from ..forms.imports import ImportUploadForm
 from ..forms.imports_wizard import (
@@ -203,17 +201,13 @@ def wizard_file(request, pk):
             info.delimiter,
         ):
             try:
-                with job.file.open("rb") as stream:
-                    info = sources.inspect(
-                        stream, job.original_name, encoding=encoding, delimiter=delimiter
-                    )
+                jobs.reinspect(job, encoding=encoding, delimiter=delimiter)
             except sources.FileProblem as problem:
                 form.add_error(None, str(problem))
             else:
-                job.file_info = asdict(info)
+                info = _info(job)
                 with job.file.open("rb") as stream:
-                    job.mapping = mapping.suggest(info, stream).to_json()
-                job.save(update_fields=["file_info", "mapping", "updated_at"])
+                    _save(job, mapping.suggest(info, stream))
                 messages.info(request, "The file was read again with your choice.")
                 return redirect("import_wizard_file", job.pk)
         if not form.errors:
@@ -485,14 +479,10 @@ def wizard_import(request, pk):
         count=job.total_rows,
         summary=f"Import #{job.pk} started from the wizard ({mode})",
     )
-    jobs.confirm_mapping(job, m)
-    if jobs.runs_in_worker(job):
-        # The check and the import run as one Celery job; the detail page polls its progress.
-        practice_id = request.practice.pk
-        transaction.on_commit(lambda: tasks.import_now.delay(practice_id, job.pk, mode))
-    else:
-        # As for the other imports: a small file goes through in the request.
-        jobs.import_now(job.pk, mode)
+    # Confirm, then the check and the import as one Celery job (never in this request);
+    # the detail page polls its progress and then shows the summary.
+    if not jobs.import_now(job, mode, m, preset=job.preset):
+        messages.error(request, "This import has already started.")
     return redirect("import_detail", job.pk)
 
 

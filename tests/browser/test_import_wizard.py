@@ -91,7 +91,7 @@ def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
     screenshot("7-progress")
     with practice_scope(practice):
         job = ImportJob.objects.get()
-    tasks.import_now.apply(args=(practice.pk, job.pk, "all_or_nothing"))
+    tasks.check_and_import.apply(args=(practice.pk, job.pk, "all_or_nothing"))
     expect(page.get_by_test_id("import-summary")).to_be_visible(timeout=10000)
     expect(page.get_by_test_id("referrals-created")).to_have_text("4")
     screenshot("8-summary")
