@@ -21,6 +21,7 @@ from practices.access import Action
 from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
+from .. import tasks
 from ..choices import ImportMode, ImportStatus
 from ..forms.imports import ImportUploadForm
 from ..forms.imports_wizard import (
