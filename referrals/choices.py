@@ -88,6 +88,7 @@ class OfficeEventKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Mapping columns"
     UPLOADED = "uploaded", "Uploaded"
     VALIDATING = "validating", "Checking rows"
     INVALID = "invalid", "Errors found"

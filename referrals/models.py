@@ -359,6 +359,14 @@ class ImportJob(TenantModel):
     failure = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # sources.SourceInfo as JSON (kind, encoding, separator, header, samples); {} for a job
+    # in our own format uploaded before mappings existed.
+    file_info = models.JSONField(default=dict, blank=True)
+    # mapping.Mapping as JSON (version 1); {} = our own 15 columns.
+    mapping = models.JSONField(default=dict, blank=True)
+    preset = models.ForeignKey(
+        "ImportPreset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -374,3 +382,26 @@ class ImportJob(TenantModel):
         if not self.total_rows:
             return 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class ImportPreset(TenantModel):
+    """A confirmed column mapping, named and kept by the practice, offered again when a
+    file with the same headers comes (a monthly re-export imports in two clicks)."""
+
+    name = models.CharField(max_length=100)
+    # A hash of the sorted normalised header names, to find the preset of a file quickly.
+    header_signature = models.CharField(max_length=64, db_index=True)
+    header = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "name"], name="importpreset_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name

@@ -28,3 +28,14 @@ def run_import(practice_id: int, job_id: int) -> None:
         return
     with practice_scope(practice):
         jobs.run_job(job_id)
+
+
+@shared_task(acks_late=True)
+def check_and_import(practice_id: int, job_id: int, mode: str) -> None:
+    """Check a mapped upload and import it when the mode allows (the two-click re-import
+    with a saved preset). Each step claims the job by its status: safe to deliver twice."""
+    practice = Practice.objects.filter(pk=practice_id).first()
+    if practice is None:
+        return
+    with practice_scope(practice):
+        jobs.check_and_run_job(job_id, mode)

@@ -116,12 +116,17 @@ def test_dry_run_reports_and_writes_nothing(practice, good_file):
     assert referral_count(practice) == 0
 
 
-def test_an_unreadable_file_is_one_error(practice, tmp_path):
+def test_a_file_unreadable_in_the_chosen_encoding_is_one_error(practice, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes(csv_bytes(row(patient_first_name="Jos\xe9")).replace(b"\xc3\xa9", b"\xe9"))
-    with pytest.raises(CommandError, match=r"The file is not UTF-8 text \(line 2"):
-        run("--practice", "lakeside", path, "--valid-only")
+    with pytest.raises(CommandError, match=r"Line 2 cannot be read as utf-8 text"):
+        run("--practice", "lakeside", path, "--valid-only", "--encoding", "utf-8")
     assert referral_count(practice) == 0
+    # Detected, it is Windows-1252 and imports.
+    out, _ = run("--practice", "lakeside", path)
+    assert referral_count(practice) == 1
+    with practice_scope(practice):
+        assert Patient.objects.get().first_name == "Jos\xe9"
 
 
 def test_an_unknown_practice_or_file_is_refused(practice, good_file, tmp_path):

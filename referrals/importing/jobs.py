@@ -1,5 +1,5 @@
-"""An upload's life as an ImportJob: uploaded -> checked (ready or invalid) -> importing
--> done (or failed). Small files go through in the request; large ones in Celery
+"""An upload's life as an ImportJob: (mapping ->) uploaded -> checked (ready or invalid)
+-> importing -> done (or failed). Small files go through in the request; large ones in Celery
 (``referrals.tasks``), with progress the page polls.
 
 Claims are conditional UPDATEs on the job's status, so a task delivered twice, or a
@@ -7,6 +7,7 @@ double click, does the work once.
 """
 
 import logging
+from dataclasses import asdict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,8 +17,10 @@ from django_scopes import scopes_disabled
 
 from ..choices import ImportMode, ImportStatus
 from ..models import ImportJob
-from .pipeline import ImportRefused, check_csv, import_csv
+from .mapping import Mapping, MappingProblem
+from .pipeline import ImportRefused, check_file, import_file
 from .reading import count_data_lines
+from .sources import SourceInfo, inspect
 
 logger = logging.getLogger(__name__)
 
@@ -29,18 +32,105 @@ def sync_max_rows() -> int:
     return getattr(settings, "IMPORT_SYNC_MAX_ROWS", 500)
 
 
-def create_job(practice, upload, *, user) -> ImportJob:
-    """Store an uploaded file as a new job (not checked yet)."""
+def create_job(
+    practice, upload, *, user, mapping_step: bool = False, encoding: str = "", delimiter: str = ""
+) -> ImportJob:
+    """Store an uploaded file as a new job. Without ``mapping_step`` the file is in our own
+    format and waits for its check (UPLOADED). With it the file is inspected first (kind,
+    encoding, separator, header, samples: raises FileProblem for a file that cannot be
+    read, before anything is stored) and waits for its mapping (MAPPING)."""
     upload.seek(0)
-    estimate = count_data_lines(upload)
+    if not mapping_step:
+        estimate = count_data_lines(upload)
+        upload.seek(0)
+        return ImportJob.objects.create(
+            practice=practice,
+            file=upload,
+            original_name=upload.name[:200],
+            uploaded_by=user,
+            total_rows=estimate,
+        )
+    info = inspect(upload, upload.name, encoding=encoding, delimiter=delimiter)
     upload.seek(0)
     return ImportJob.objects.create(
         practice=practice,
         file=upload,
         original_name=upload.name[:200],
         uploaded_by=user,
-        total_rows=estimate,
+        total_rows=info.row_estimate,
+        file_info=asdict(info),
+        status=ImportStatus.MAPPING,
     )
+
+
+def reinspect(job: ImportJob, *, encoding: str = "", delimiter: str = "") -> ImportJob:
+    """Read the stored file again with another encoding or separator (the user's
+    override). Raises FileProblem; the job is unchanged then."""
+    with job.file.open("rb") as stream:
+        info = inspect(stream, job.original_name, encoding=encoding, delimiter=delimiter)
+    job.file_info = asdict(info)
+    job.total_rows = info.row_estimate
+    job.save(update_fields=["file_info", "total_rows", "updated_at"])
+    return job
+
+
+# A mapping may be confirmed (again) until the import starts.
+REMAPPABLE = (ImportStatus.MAPPING, ImportStatus.UPLOADED, ImportStatus.READY, ImportStatus.INVALID)
+
+
+def confirm_mapping(job: ImportJob, mapping: Mapping, *, preset=None) -> bool:
+    """Store the confirmed mapping; the job goes (back) to UPLOADED for its check. Raises
+    MappingProblem when the mapping cannot read the file. False when the import has
+    already started."""
+    problems = mapping.problems(job_info(job).header)
+    if problems:
+        raise MappingProblem(" ".join(problems))
+    updated = ImportJob.objects.filter(pk=job.pk, status__in=REMAPPABLE).update(
+        mapping=mapping.to_json(),
+        preset=preset if getattr(preset, "pk", None) else None,
+        status=ImportStatus.UPLOADED,
+        counts={},
+        errors=[],
+        failure="",
+        processed_rows=0,
+        updated_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return bool(updated)
+
+
+def import_now(job: ImportJob, mode: str, mapping: Mapping | None = None, *, preset=None) -> bool:
+    """Confirm (a preset's) mapping, then check and import in one Celery job: the
+    two-click re-import of a file whose preset is known. False when it cannot start."""
+    from .. import tasks  # the tasks import this module
+
+    if mapping is not None and not confirm_mapping(job, mapping, preset=preset):
+        return False
+    if job.status != ImportStatus.UPLOADED:
+        return False
+    practice_id, job_id = job.practice_id, job.pk
+    transaction.on_commit(lambda: tasks.check_and_import.delay(practice_id, job_id, mode))
+    return True
+
+
+def check_and_run_job(job_id: int, mode: str) -> ImportJob | None:
+    """The worker's side of import_now: check, and import when the mode allows."""
+    job = check_job(job_id)
+    if job is None or not start_job(job, mode):
+        return job
+    return run_job(job_id)
+
+
+def job_info(job: ImportJob) -> SourceInfo:
+    return SourceInfo.from_json(job.file_info)
+
+
+def job_source(job: ImportJob) -> tuple[SourceInfo | None, Mapping | None]:
+    """The job's file description and mapping; (None, None) for a file in our own format
+    (jobs uploaded before mappings existed, or the plain upload)."""
+    if not job.file_info or not job.mapping:
+        return None, None
+    return job_info(job), Mapping.from_json(job.mapping)
 
 
 def runs_in_worker(job: ImportJob) -> bool:
@@ -73,8 +163,9 @@ def check_job(job_id: int) -> ImportJob | None:
         ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
 
     try:
+        info, mapping = job_source(job)
         with job.file.open("rb") as stream:
-            report = check_csv(job.practice, stream, on_progress=progress)
+            report = check_file(job.practice, stream, info, mapping, on_progress=progress)
     except Exception as exc:
         logger.exception("import %s: check failed", job_id)
         ImportJob.objects.filter(pk=job_id, status=ImportStatus.VALIDATING).update(
@@ -138,10 +229,13 @@ def run_job(job_id: int) -> ImportJob | None:
                 cache.set(key, done, timeout=24 * 3600)
                 ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
 
+            info, mapping = job_source(job)
             with job.file.open("rb") as stream:
-                report = import_csv(
+                report = import_file(
                     job.practice,
                     stream,
+                    info,
+                    mapping,
                     valid_only=job.mode == ImportMode.VALID_ONLY,
                     user=job.uploaded_by,
                     on_progress=progress,

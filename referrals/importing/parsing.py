@@ -123,13 +123,14 @@ class RowParser:
 
     def parse(self, raw: RawRow) -> tuple[ParsedRow | None, list[RowError]]:
         if raw.values is None:
-            width = raw.expected_width if raw.expected_width else len(COLUMNS)
+            width = raw.expected_width or len(COLUMNS)
+            what = "the separator" if raw.expected_width else "a comma"
             return None, [
                 RowError(
                     raw.line,
                     "",
                     f"This line has {raw.width} values but the header has {width} "
-                    "(a value with a separator in it needs double quotes around it).",
+                    f"(a value with {what} needs double quotes around it).",
                 )
             ]
         return _RowCheck(raw.line, raw.values, self.today, self).run()
@@ -194,8 +195,8 @@ class _RowCheck:
             return ""
         chosen = words.get(spelling_key(value))
         if chosen is None:
-            hint = "map it to one of" if self.names else "use one of"
-            self.error(column, f"{name} '{value}' is not known: {hint} {_choices_hint(words)}.")
+            hint = "Map it to one of" if self.names else "Use one of"
+            self.error(column, f"{name} '{value}' is not known. {hint}: {_choices_hint(words)}.")
             return ""
         return chosen
 

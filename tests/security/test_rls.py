@@ -30,6 +30,7 @@ from practices.tasks import practice_heartbeat
 from referrals.models import (
     Attachment,
     ImportJob,
+    ImportPreset,
     MilestoneEvent,
     OfficeEvent,
     OnlineReferral,
@@ -79,6 +80,7 @@ def _fill_practice(practice, n: int) -> None:
             size=1,
         )
         ImportJob.objects.create(practice=practice, file="imports/x.csv", original_name="x.csv")
+        ImportPreset.objects.create(practice=practice, name="Dentrix", header_signature="x")
         month = today.replace(day=1)
         MonthlyRollup.objects.create(practice=practice, office=office, month=month)
         ReferrerSnapshot.objects.create(practice=practice, office=office, as_of=today, status="new")
