@@ -67,9 +67,10 @@ class ColumnsForm(forms.Form):
         }
 
     def rows(self):
-        """(header, select, split select) per column, for the template."""
+        """(header, samples, select, split select) per column, for the template."""
         return [
-            (name, self[field_name(i)], self[f"split_{i}"]) for i, name in enumerate(self.header)
+            (name, self.samples.get(name, []), self[field_name(i)], self[f"split_{i}"])
+            for i, name in enumerate(self.header)
         ]
 
 
