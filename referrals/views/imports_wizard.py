@@ -119,9 +119,13 @@ def _mapped(m: mapping.Mapping, target: str) -> list[str]:
 def wizard_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
         try:
+            # The header decides the way: our own format goes straight to the check.
+            own_format = set(sources.inspect(upload, upload.name).header) == set(COLUMNS)
+            upload.seek(0)
             job = jobs.create_job(
-                request.practice, form.cleaned_data["file"], user=request.user, mapping_step=True
+                request.practice, upload, user=request.user, mapping_step=not own_format
             )
         except sources.FileProblem as problem:
             form.add_error("file", str(problem))
@@ -133,10 +137,9 @@ def wizard_upload(request):
                 count=job.total_rows,
                 summary=f"Import #{job.pk}: file uploaded, about {job.total_rows} rows",
             )
+            if own_format:
+                return _check_our_format(request, job)
             info = _info(job)
-            if set(info.header) == set(COLUMNS):
-                # Our own format needs no mapping: straight to the check and its preview.
-                return _check_our_format(request, job, info)
             preset = presets.find_for(info.header)
             if isinstance(preset, ImportPreset) and sorted(preset.header) == sorted(info.header):
                 # The practice's own preset for exactly these headers: a monthly re-export.
@@ -155,8 +158,7 @@ def wizard_upload(request):
     )
 
 
-def _check_our_format(request, job: ImportJob, info):
-    jobs.confirm_mapping(job, mapping.suggest(info))
+def _check_our_format(request, job: ImportJob):
     if jobs.runs_in_worker(job):
         practice_id = request.practice.pk
         transaction.on_commit(lambda: tasks.check_import.delay(practice_id, job.pk))
