@@ -214,6 +214,22 @@ def test_the_mapping_downloads_as_json_and_reads_back(admin_client, uploaded):
     assert Mapping.from_json(data) == Mapping.from_json(uploaded.mapping)
 
 
+def test_the_downloaded_mapping_imports_the_file_with_the_command(
+    admin_client, practice, uploaded, tmp_path
+):
+    from django.core.management import call_command
+
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_bytes(admin_client.get(url("import_wizard_mapping", uploaded)).content)
+    export = tmp_path / "dentrix.csv"
+    export.write_bytes(dentrix_csv(*DENTRIX_ROWS))
+    call_command(
+        "import_referrals", "--practice", practice.slug, str(export), "--mapping", str(mapping_file)
+    )
+    with practice_scope(practice):
+        assert Referral.objects.count() == 4
+
+
 def test_a_saved_preset_is_applied_to_the_next_export_with_the_same_headers(
     admin_client, practice, uploaded
 ):

@@ -12,7 +12,7 @@ import json
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -438,7 +438,9 @@ def wizard_preview(request, pk):
 @practice_required(Action.IMPORT)
 def wizard_mapping_json(request, pk):
     job = _mapping_job(request, pk)
-    m = _mapping(job) if job.file_info else mapping.Mapping.from_json(job.mapping)
+    if not job.file_info:  # an upload in our own format has no mapping to download
+        raise Http404("This import has no column mapping.")
+    m = _mapping(job)
     response = HttpResponse(
         json.dumps(m.to_json(), indent=2, ensure_ascii=False), content_type="application/json"
     )
