@@ -14,6 +14,7 @@ from practices.scoping import practice_scope
 from referrals import tasks
 from referrals.choices import ImportStatus
 from referrals.importing.mapping import Mapping
+from referrals.importing.presets import builtin
 from referrals.models import ImportJob, ImportPreset, Referral, ReferringOffice
 
 from .factories import OfficeFactory
@@ -246,7 +247,10 @@ def test_a_saved_preset_is_applied_to_the_next_export_with_the_same_headers(
     assert "Dentrix monthly" in page
 
     # Next month: upload, and the preview is there at once.
-    response = upload(admin_client, dentrix_csv(*DENTRIX_ROWS[:2]), name="february.csv")
+    # Next month's export puts a column elsewhere: the same preset still.
+    reordered = "Pt First,Pt Last,Birthdate,Chart #,Ref Date,Referred By,Referral Type,Procedure"
+    rows = [",".join([r.split(",")[1], r.split(",")[0], *r.split(",")[2:]]) for r in DENTRIX_ROWS]
+    response = upload(admin_client, dentrix_csv(*rows[:2], header=reordered), name="february.csv")
     job = the_job(practice)
     assert response["Location"] == url("import_wizard_preview", job)
     assert job.preset_id == preset.pk
@@ -258,6 +262,9 @@ def test_a_saved_preset_is_applied_to_the_next_export_with_the_same_headers(
         assert not ImportPreset.objects.exists()
 
 
+@pytest.mark.skipif(
+    builtin("open-dental") is None, reason="the built-in Open Dental preset (PROC) is not merged"
+)
 def test_a_builtin_preset_is_offered_on_the_columns_page(admin_client, practice):
     header = (
         "PatNum,LName,FName,Birthdate,RefDate,RefLName,RefFName,RefTitle,BusinessName,"

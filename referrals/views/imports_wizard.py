@@ -141,9 +141,9 @@ def wizard_upload(request):
                 return _check_our_format(request, job)
             info = _info(job)
             preset = presets.find_for(info.header)
-            if isinstance(preset, ImportPreset) and sorted(preset.header) == sorted(info.header):
-                # The practice's own preset for exactly these headers: a monthly re-export.
-                # Applied at once; the preview offers "change mapping".
+            if isinstance(preset, ImportPreset):
+                # The practice's own preset for these headers (any order or case): a monthly
+                # re-export. Applied at once; the preview offers "change the mapping".
                 _apply_preset(job, preset, info)
                 messages.info(request, f"Your preset “{preset.name}” was applied.")
                 return redirect("import_wizard_preview", job.pk)
