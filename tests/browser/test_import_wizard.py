@@ -8,8 +8,9 @@ from playwright.sync_api import expect
 
 from practices.scoping import practice_scope
 from referrals import tasks
-from referrals.models import ImportJob, Referral
+from referrals.models import ImportJob, Referral, ReferringOffice
 from tests.conftest import PASSWORD, fresh_totp_code
+from tests.factories import OfficeFactory
 
 from ..test_import_wizard import DENTRIX_ROWS, dentrix_csv
 
@@ -39,6 +40,8 @@ def next_step(page):
 def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
     login, admin_user, practice, live_server, screenshot
 ):
+    with practice_scope(practice):
+        OfficeFactory(practice=practice, name="Smile Dental Care, LLC", zip_code="02139")
     page = login(admin_user)
     upload_export(page, live_server.url)
 
@@ -68,6 +71,8 @@ def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
 
     expect(page.get_by_role("heading", name="Referring offices")).to_be_visible()
     expect(page.get_by_test_id("offices-certain")).to_contain_text("Riverside Family Dentistry")
+    # The file's "Smile Dental Care" (no ZIP) may be the practice's "…, LLC": asked.
+    page.get_by_label("Same as Smile Dental Care, LLC").check()
     screenshot("5-offices")
     next_step(page)
 
@@ -75,7 +80,8 @@ def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
     preview = page.get_by_test_id("preview")
     expect(preview.locator("tbody tr")).to_have_count(4)
     expect(preview.locator("tr[data-line='2']")).to_contain_text("Maria Garcia")
-    expect(preview.locator("tr[data-line='2']")).to_contain_text("Smile Dental Care")
+    expect(preview.locator("tr[data-line='2']")).to_contain_text("Smile Dental Care, LLC")
+    expect(preview.locator("tr[data-line='4']")).to_contain_text("new office")
     screenshot("6-preview")
 
     page.get_by_test_id("save-preset").get_by_label("Save this mapping as a preset").fill(
@@ -98,8 +104,11 @@ def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
     with practice_scope(practice):
         assert Referral.objects.filter(is_historical=True).count() == 4
 
+    with practice_scope(practice):
+        names = sorted(ReferringOffice.objects.values_list("name", flat=True))
+    assert names == ["Riverside Family Dentistry", "Smile Dental Care, LLC"]  # matched, not doubled
     page.goto(f"{live_server.url}/referrers/")
-    expect(page.get_by_text("Smile Dental Care").first).to_be_visible()
+    expect(page.get_by_text("Smile Dental Care, LLC").first).to_be_visible()
     expect(page.get_by_text("Riverside Family Dentistry").first).to_be_visible()
     screenshot("9-referrers")
 
