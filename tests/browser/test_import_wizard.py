@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from practices.scoping import practice_scope
 from referrals import tasks
 from referrals.models import ImportJob, Referral, ReferringOffice
-from tests.conftest import PASSWORD, fresh_totp_code
+from tests.conftest import ARTIFACTS, PASSWORD, fresh_totp_code
 from tests.factories import OfficeFactory
 
 from ..test_import_wizard import DENTRIX_ROWS, dentrix_csv
@@ -118,10 +118,16 @@ def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
 
 
 def test_the_wizard_works_without_javascript(
-    new_context, admin_user, practice, live_server, screenshot
+    new_context, admin_user, practice, live_server, request
 ):
     context = new_context(java_script_enabled=False)
     page = context.new_page()
+    folder = ARTIFACTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def screenshot(name: str):  # of this context's page (the fixture shoots the default one)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Email").fill(admin_user.email)
     page.get_by_label("Password").fill(PASSWORD)
