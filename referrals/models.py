@@ -332,7 +332,9 @@ class Attachment(TenantModel):
 def import_path(instance, filename):
     import uuid
 
-    return f"private/{instance.practice_id}/imports/{uuid.uuid4().hex}.csv"
+    # A random name (the original may hold a patient's name); the kind kept for the reader.
+    extension = ".xlsx" if filename.lower().endswith((".xlsx", ".xlsm")) else ".csv"
+    return f"private/{instance.practice_id}/imports/{uuid.uuid4().hex}{extension}"
 
 
 class ImportJob(TenantModel):

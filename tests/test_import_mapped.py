@@ -10,7 +10,14 @@ import time_machine
 from django_scopes import scopes_disabled
 from openpyxl import Workbook
 
-from referrals.importing.mapping import Mapping, MappingProblem, split_referred_by, suggest
+from referrals.importing.mapping import (
+    Mapping,
+    MappingProblem,
+    distinct_values,
+    split_referred_by,
+    suggest,
+    suggest_values,
+)
 from referrals.importing.pipeline import ImportRefused, check_file, import_file, preview_file
 from referrals.importing.sources import inspect
 from referrals.models import (
@@ -267,3 +274,53 @@ def test_mapping_json_round_trips_and_names_the_bad_key():
 )
 def test_referred_by_splits_into_doctor_and_office(value, split):
     assert split_referred_by(value) == split
+
+
+def test_procedure_level_rows_go_through_the_grouping_into_cases(in_practice):
+    # procedures.group is the PROC work: this runs once it is merged.
+    pytest.importorskip("referrals.importing.procedures")
+    header = ["PatNum", "LName", "FName", "Birthdate", "RefDate", "BusinessName", "RefZip"]
+    header += ["ProcCode", "ProcDate", "ProcFee", "ProcStatus"]
+    base = ["1", "Lee", "Ann", "1990-01-02", "2023-01-05", "Smile Dental", "12345"]
+    rows = [
+        [*base, "D0140", "2023-01-10", "100.00", "2"],
+        [*base, "D7240", "2023-02-01", "500.00", "2"],
+        [*base, "D7240", "2023-02-02", "900.00", "6"],
+        ["2", "Ng", "Al", "0001-01-01", "2023-03-01", "Smile Dental", "12345", "", "", "", ""],
+    ]
+    report, _, mapping = import_bytes(in_practice, delimited(header, rows))
+    assert mapping.procedure_level
+    assert report.counts["referrals_created"] == 2
+    ann = Referral.objects.get(patient__chart_number="1")
+    assert ann.case_type == "third_molars"
+    events = dict(MilestoneEvent.objects.filter(referral=ann).values_list("kind", "production"))
+    assert set(events) >= {"consult_completed", "treatment_accepted", "surgery_completed"}
+    assert str(events["surgery_completed"]) == "500.00"
+    assert Patient.objects.get(chart_number="2").date_of_birth is None
+
+
+def test_an_unknown_birth_date_placeholder_imports_as_unknown(in_practice):
+    header = ["Chart #", "Last", "First", "DOB", "Ref Date", "NPI"]
+    rows = [
+        ["1", "Lee", "Ann", "01/01/0001", "01/05/2023", ""],
+        ["2", "Ng", "Al", "1/2/90", "01/05/2023", "123"],
+    ]
+    stream = io.BytesIO(delimited(header, rows))
+    info = inspect(stream, "export.csv")
+    mapping = suggest(info, stream)
+    report = check_file(in_practice, stream, info, mapping)
+    assert report.errors == [{"line": 3, "column": "NPI", "message": "NPI '123' is not 10 digits."}]
+    report, _, _ = import_bytes(in_practice, delimited(header, rows[:1]))
+    assert Patient.objects.get(chart_number="1").date_of_birth is None
+
+
+def test_distinct_values_and_suggested_value_mappings():
+    header = ["Chart #", "Source", "ProcStatus"]
+    rows = [["1", "Web", "2"], ["2", "Billboard", "1"], ["3", "Web", "6"], ["4", "", "2"]]
+    stream = io.BytesIO(delimited(header, rows))
+    info = inspect(stream, "export.csv")
+    mapping = suggest(info, stream)
+    assert mapping.values["source_type"] == {"Web": "website"}
+    assert mapping.values["procedure_status"] == {"2": "complete", "1": "planned", "6": "deleted"}
+    assert distinct_values(stream, info, mapping, "source_type") == [("Web", 2), ("Billboard", 1)]
+    assert suggest_values("decision", ["Accept", "maybe"]) == {"Accept": "accepted"}

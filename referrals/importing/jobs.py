@@ -288,3 +288,6 @@ def _forget_file(job_id: int) -> None:
         if job and job.file:
             job.file.delete(save=False)
             ImportJob.objects.filter(pk=job_id).update(file="")
+        if job and job.file_info.get("samples"):
+            # The column samples shown while mapping are values of the file too.
+            ImportJob.objects.filter(pk=job_id).update(file_info={**job.file_info, "samples": {}})

@@ -118,8 +118,8 @@ class Matcher:
 
     def _office(self, p: ParsedRow) -> OfficeKey | None:
         """The office of a row: matched once per office of the file (see offices.py)."""
-        npi = getattr(p, "provider_npi", "") or ""
-        external_id = getattr(p, "office_external_id", "") or ""
+        npi = p.provider_npi
+        external_id = p.office_external_id
         if not (p.office_name or npi or external_id):
             return None
         group, first_time = self._file_offices.group(p.office_name, p.office_zip, npi, external_id)
@@ -149,7 +149,7 @@ class Matcher:
         return f"Dr. {name}" if name else "Unnamed office"
 
     def _provider(self, p: ParsedRow, okey: OfficeKey) -> ProviderKey | None:
-        npi = getattr(p, "provider_npi", "") or ""
+        npi = p.provider_npi
         if not p.provider_last:
             return None
         if npi and npi in self._provider_of_npi:

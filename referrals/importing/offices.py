@@ -17,6 +17,7 @@ follows them.
 """
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -37,6 +38,8 @@ _JOINED = re.compile(r"[.'’`]")  # "L.L.C." -> "llc", "Smith's" -> "smiths"
 _SEPARATORS = re.compile(r"[^0-9a-z]+")
 
 
+# Every row of a file asks again for its office's few spellings: cached, bounded.
+@functools.lru_cache(maxsize=4096)
 def normalise_name(name: str) -> str:
     """The name an office is compared by.
 

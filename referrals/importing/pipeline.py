@@ -7,7 +7,6 @@ writes the valid rows and reports the others.
 """
 
 import datetime as dt
-import inspect as pyinspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -120,12 +119,8 @@ class Source:
         )
 
     def matcher(self) -> Matcher:
-        confirmed = self.mapping.offices if self.mapping is not None else {}
-        # Matcher(confirmed_offices=...) arrives with the offices work; older Matchers
-        # take no arguments.
-        if confirmed and "confirmed_offices" in pyinspect.signature(Matcher).parameters:
-            return Matcher(confirmed_offices=confirmed)
-        return Matcher()
+        # The offices the admin confirmed (or kept apart) are part of the mapping.
+        return Matcher(confirmed_offices=self.mapping.offices if self.mapping else None)
 
 
 def _parsed_rows(source: Source, parser: RowParser) -> Iterator[Row]:

@@ -288,38 +288,36 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def _sheet_rows(workbook) -> Iterator[tuple[int, list[str]]]:
+    if not workbook.worksheets:
+        raise FileProblem("The workbook has no sheet.")
+    sheet = workbook.worksheets[0]
+    for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        yield line, [cell_text(v) for v in row]
+
+
 def _xlsx_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
     workbook = _open_workbook(stream)
     try:
-        if not workbook.worksheets:
-            raise FileProblem("The workbook has no sheet.")
-        sheet = workbook.worksheets[0]
-        for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield line, [cell_text(v) for v in row]
+        yield from _sheet_rows(workbook)
     finally:
         workbook.close()
 
 
 def _inspect_xlsx(stream: BinaryIO) -> SourceInfo:
-    header: list[str] | None = None
+    # One opening of the workbook: each one parses its whole shared-strings table.
     workbook = _open_workbook(stream)
     try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            raise FileProblem("The workbook has no sheet.")
-        estimate = max(0, (sheet.max_row or 1) - 1)
+        rows = _sheet_rows(workbook)
+        first = next(rows, None)
+        if first is None or not any(first[1]):
+            raise FileProblem("The first sheet of the workbook is empty: it has no header row.")
+        header = unique_header(_trim(first[1]))
+        estimate = max(0, (workbook.worksheets[0].max_row or 1) - 1)
+        info = SourceInfo("xlsx", "", "", "", header, row_estimate=estimate)
+        _collect_samples(info, _fit_rows(rows, len(header)))
     finally:
         workbook.close()
-    stream.seek(0)
-    for _line, values in _xlsx_rows(stream):
-        if any(values):
-            header = unique_header(_trim(values))
-        break
-    if header is None:
-        raise FileProblem("The first sheet of the workbook is empty: it has no header row.")
-    info = SourceInfo("xlsx", "", "", "", header, row_estimate=estimate)
-    stream.seek(0)
-    _collect_samples(info, _read_xlsx(stream, info))
     return info
 
 
@@ -332,10 +330,13 @@ def _trim(values: list[str]) -> list[str]:
 
 
 def _read_xlsx(stream: BinaryIO, info: SourceInfo) -> Iterator[tuple[int, list[str]]]:
-    width = len(info.header)
     rows = _xlsx_rows(stream)
     if next(rows, None) is None:
         raise FileProblem("The first sheet of the workbook is empty: it has no header row.")
+    yield from _fit_rows(rows, len(info.header))
+
+
+def _fit_rows(rows: Iterator[tuple[int, list[str]]], width: int) -> Iterator[tuple[int, list[str]]]:
     for line, values in rows:
         if not any(values):
             continue

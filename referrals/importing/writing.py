@@ -145,8 +145,7 @@ class BatchWriter:
                         practice=practice,
                         name=self.matcher.office_names[r.office_key],
                         zip_code=p.office_zip,
-                        # Read with getattr until the parser carries the new columns.
-                        external_id=getattr(p, "office_external_id", "") or "",
+                        external_id=p.office_external_id,
                     ),
                 )
         if new_offices:
@@ -163,7 +162,7 @@ class BatchWriter:
                         office_id=offices[r.office_key],
                         first_name=p.provider_first,
                         last_name=p.provider_last,
-                        npi=getattr(p, "provider_npi", "") or "",
+                        npi=p.provider_npi,
                     ),
                 )
         if new_providers:

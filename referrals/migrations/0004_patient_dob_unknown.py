@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0002_row_level_security'),
+        ('referrals', '0003_import_mapping'),
     ]
 
     operations = [
