@@ -2,6 +2,7 @@
 onto our columns (file, columns, values, dates, offices, preview), the preset kept and
 reused, the mapping downloaded, the import run; roles and another practice's jobs."""
 
+import csv
 import io
 import json
 
@@ -350,3 +351,29 @@ def test_the_front_desk_may_not_map_imports(client, front_desk_user, uploaded, n
 def test_a_coordinator_uses_the_wizard(client, coordinator_user, uploaded):
     client.force_login(coordinator_user)
     assert client.get(url("import_wizard_columns", uploaded)).status_code == 200
+
+
+def test_an_xlsx_export_goes_through_the_same_steps(admin_client, practice):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for line in [HEADER, *DENTRIX_ROWS]:
+        sheet.append(next(csv.reader([line])))
+    data = io.BytesIO()
+    book.save(data)
+    response = upload(admin_client, data.getvalue(), name="dentrix.xlsx")
+    job = the_job(practice)
+    assert response["Location"] == url("import_wizard_file", job)
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Excel workbook (.xlsx)" in page
+    response = admin_client.get(url("import_wizard_preview", job))
+    assert [row.patient for row in response.context["preview"]][:1] == ["Maria Garcia"]
+
+
+def test_dates_that_read_both_ways_are_flagged(admin_client, practice):
+    rows = [f"Garcia,Maria,03/04/1985,D100,02/01/2024,{SMILE},Dentist,Implant"]
+    upload(admin_client, dentrix_csv(*rows))
+    job = the_job(practice)
+    page = admin_client.get(url("import_wizard_dates", job)).content.decode()
+    assert 'data-testid="date-ambiguous"' in page
