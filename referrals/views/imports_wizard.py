@@ -367,7 +367,7 @@ def wizard_dates(request, pk):
         "dates.html",
         {
             "form": form,
-            "detected": detected,
+            "detected": dates.DateFormat(detected).label if detected else "",
             "ambiguous": ambiguous,
             "conversions": conversions,
             "format": fmt,

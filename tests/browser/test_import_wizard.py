@@ -66,6 +66,11 @@ def test_a_dentrix_export_goes_through_every_step_and_fills_the_referrer_list(
 
     expect(page.get_by_role("heading", name="Dates")).to_be_visible()
     expect(page.get_by_test_id("date-samples")).to_contain_text("2024-01-15")
+    # Another format: the conversions show again at once (JavaScript resubmits the form).
+    page.get_by_label("Dates in this file are").select_option("dmy")
+    expect(page.get_by_test_id("date-samples")).to_contain_text("not a date in this format")
+    page.get_by_label("Dates in this file are").select_option("mdy")
+    expect(page.get_by_test_id("date-samples")).not_to_contain_text("not a date")
     screenshot("4-dates")
     next_step(page)
 
