@@ -1,6 +1,16 @@
 """Staff pages of the referral domain; each feature's views and URLs live in one module."""
 
-from .views import attachments, audit_log, imports, intake, offices, online, patients, timeline
+from .views import (
+    attachments,
+    audit_log,
+    imports,
+    imports_wizard,
+    intake,
+    offices,
+    online,
+    patients,
+    timeline,
+)
 
 urlpatterns = [
     *intake.urlpatterns,
@@ -9,6 +19,7 @@ urlpatterns = [
     *offices.urlpatterns,
     *online.urlpatterns,
     *imports.urlpatterns,
+    *imports_wizard.urlpatterns,
     *attachments.urlpatterns,
     *audit_log.urlpatterns,
 ]

@@ -119,14 +119,16 @@ def test_with_errors_import_all_is_refused_and_valid_only_imports_the_rest(
     assert errors_csv.splitlines()[1].startswith("3,source_type,")
 
 
-def test_an_unreadable_upload_shows_one_error_and_no_import_button(admin_client, practice):
-    upload(admin_client, csv_bytes())
-    job = job_of(practice)
-    assert job.status == ImportStatus.INVALID
-    page = admin_client.get(reverse("import_detail", args=[job.pk])).content.decode()
-    assert "This file cannot be imported" in page
-    assert "no data rows" in page
-    assert 'data-testid="import-all"' not in page
+def test_an_unreadable_upload_is_refused_on_the_upload_page_and_nothing_stored(
+    admin_client, practice
+):
+    # The file is read when it is uploaded (to show its columns): a file that cannot be
+    # imported is refused there, with one clear message, and no import is created.
+    response = upload(admin_client, csv_bytes())
+    assert response.status_code == 200
+    assert "a header row but no data rows" in response.content.decode()
+    with practice_scope(practice):
+        assert not ImportJob.objects.exists()
 
 
 def test_an_empty_upload_is_refused_by_the_form(admin_client, practice):

@@ -1,4 +1,4 @@
-"""Forms of the CSV import: the upload and the user's choice of how to import."""
+"""Forms of the import: the upload and the user's choice of how to import."""
 
 from django import forms
 from django.template.defaultfilters import filesizeformat
@@ -11,9 +11,11 @@ EMPTY_FILE = "The file is empty: it has no header row and no data."
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text="UTF-8, comma-separated, with the header row shown below.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        label="Export file",
+        help_text="CSV, TSV or Excel (.xlsx), with a header row.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.tsv,.txt,.xlsx,text/csv,text/tab-separated-values"}
+        ),
         error_messages={"empty": EMPTY_FILE},
     )
 

@@ -1,4 +1,5 @@
-"""CSV import of referral history: upload, check with a preview, import, summary.
+"""Import of referral history: check with a preview, import, summary (the upload and the
+column mapping before it are the wizard, ``imports_wizard.py``).
 
 Small files are checked and imported in the request; large ones by Celery workers while
 the page polls a progress fragment. Only administrators and coordinators import.
@@ -20,12 +21,11 @@ from practices.permissions import practice_required
 
 from .. import tasks
 from ..choices import CaseType, ImportMode, ImportStatus, MilestoneKind, SourceType, Status
-from ..forms.imports import ImportStartForm, ImportUploadForm
+from ..forms.imports import ImportStartForm
 from ..importing import jobs
 from ..importing.matching import Matcher, Row
 from ..importing.pipeline import preview_csv
-from ..importing.vocabulary import COLUMNS
-from ..models import ImportJob
+from ..models import ImportJob, ImportPreset
 
 PREVIEW_ROWS = 20
 SHOWN_ERRORS = 200
@@ -34,33 +34,8 @@ SHOWN_ERRORS = 200
 @practice_required(Action.IMPORT)
 def import_list(request):
     recent = ImportJob.objects.select_related("uploaded_by").order_by("-created_at")[:50]
-    return render(request, "referrals/imports/list.html", {"jobs": recent})
-
-
-@practice_required(Action.IMPORT)
-def import_upload(request):
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        job = jobs.create_job(request.practice, form.cleaned_data["file"], user=request.user)
-        # The file holds patient data from the moment it is stored (until it is imported).
-        record(
-            request,
-            AuditAction.CREATED,
-            obj=job,
-            count=job.total_rows,
-            summary=f"Import #{job.pk}: file uploaded, about {job.total_rows} rows",
-        )
-        if jobs.runs_in_worker(job):
-            practice_id = request.practice.pk
-            transaction.on_commit(lambda: tasks.check_import.delay(practice_id, job.pk))
-        else:
-            jobs.check_job(job.pk)
-        return redirect("import_detail", job.pk)
-    return render(
-        request,
-        "referrals/imports/upload.html",
-        {"form": form, "columns": COLUMNS, "sync_max_rows": jobs.sync_max_rows()},
-    )
+    saved = ImportPreset.objects.select_related("created_by").order_by("name")
+    return render(request, "referrals/imports/list.html", {"jobs": recent, "presets": saved})
 
 
 @dataclass
@@ -135,6 +110,8 @@ def _progress_context(job: ImportJob) -> dict:
 @practice_required(Action.IMPORT)
 def import_detail(request, pk):
     job = _job_or_404(request, pk)
+    if job.status == ImportStatus.MAPPING:
+        return redirect("import_wizard_preview", job.pk)
     context = {
         "job": job,
         "in_progress": job.status in jobs.IN_PROGRESS,
@@ -228,7 +205,6 @@ def import_errors(request, pk):
 
 urlpatterns = [
     path("imports/", import_list, name="import_list"),
-    path("imports/new/", import_upload, name="import_upload"),
     path("imports/<int:pk>/", import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", import_progress, name="import_progress"),
     path("imports/<int:pk>/start/", import_start, name="import_start"),

@@ -23,10 +23,10 @@ def test_upload_preview_with_an_error_import_valid_rows_and_see_the_summary(
     expect(page.get_by_role("heading", name="Import referral history")).to_be_visible()
     screenshot("1-upload")
 
-    page.get_by_label("CSV file").set_input_files(
+    page.get_by_label("Export file").set_input_files(
         files=[{"name": "dentrix-export.csv", "mimeType": "text/csv", "buffer": data}]
     )
-    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
 
     expect(page.get_by_test_id("import-status")).to_have_text("Errors found")
     expect(page.get_by_role("heading", name="1 of 6 rows have errors")).to_be_visible()
@@ -74,11 +74,11 @@ def test_a_large_file_shows_a_progress_bar_that_polls_until_done(
 
     page = login(admin_user)
     page.goto(f"{live_server.url}/imports/new/")
-    page.get_by_label("CSV file").set_input_files(
+    page.get_by_label("Export file").set_input_files(
         files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": csv_bytes(*GOOD_ROWS)}]
     )
     # The upload queues the check on the broker; nothing consumes it here.
-    page.get_by_role("button", name="Upload and check").click()
+    page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.get_by_test_id("import-progress")).to_contain_text("Checking rows")
     with practice_scope(practice):
         job = ImportJob.objects.get()

@@ -17,6 +17,8 @@ from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_scopes import scopes_disabled
+from referrals.importing.mapping import Mapping
+from referrals.importing.presets import save_preset
 
 from analytics.alerts import raise_alert
 from analytics.choices import AlertKind, OutreachKind, ReferrerStatus
@@ -30,9 +32,11 @@ from practices.models import ApiKey, Invitation, Membership, Practice, Role, Use
 from practices.scoping import practice_scope
 from referrals.choices import CaseType, LetterChannel, SourceType
 from referrals.choices import MilestoneKind as K
+from referrals.importing.jobs import create_job
 from referrals.models import (
     Attachment,
     ImportJob,
+    ImportPreset,
     MilestoneEvent,
     OfficeEvent,
     OnlineReferral,
@@ -72,6 +76,8 @@ class Objects:
     alert: Alert
     outreach: object
     import_job: ImportJob
+    wizard_job: ImportJob  # an upload at its mapping step (the wizard's pages)
+    preset: ImportPreset
     api_key: ApiKey
     raw_api_key: str
     status_token: str
@@ -214,6 +220,21 @@ def build_practice(tag: str, slug: str) -> Objects:
             errors=[{"line": 2, "column": "patient", "message": f"{tag} row problem"}],
         )
         import_job.file.save(f"{slug}.csv", ContentFile(b"patient\nx\n"), save=True)
+        # A PMS export of its own headers, waiting in the wizard (at its mapping step).
+        export = ContentFile(
+            "Pt Last,Pt First,Chart #,Birthdate,Ref Date,Referred By\n"
+            f"{tag}patient,Ann,{tag}-C1,03/04/1980,01/02/2024,"
+            f'"Dr. {tag}doc Smith, {tag} Family Dental"\n'.encode(),
+            name=f"{tag}-history.csv",
+        )
+        wizard_job = create_job(practice, export, user=members[Role.ADMIN], mapping_step=True)
+        preset = save_preset(
+            practice,
+            f"{tag} monthly",
+            ["Pt Last", "Pt First"],
+            Mapping(columns={"Pt Last": "patient_last_name", "Pt First": "patient_first_name"}),
+            members[Role.ADMIN],
+        )
         created = create_api_key(practice, f"{tag} PMS", created_by=members[Role.ADMIN])
         status_link, status_token = create_status_link(office, by=members[Role.FRONT_DESK])
         membership = Membership.objects.get(user=members[Role.FRONT_DESK])
@@ -240,6 +261,8 @@ def build_practice(tag: str, slug: str) -> Objects:
         alert=alert,
         outreach=outreach,
         import_job=import_job,
+        wizard_job=wizard_job,
+        preset=preset,
         api_key=created.api_key,
         raw_api_key=created.raw_key,
         status_token=status_token,

@@ -32,6 +32,7 @@ from practices.models import ApiKey, Membership, Practice, User
 from referrals.choices import MilestoneKind as K
 from referrals.models import (
     ImportJob,
+    ImportPreset,
     MilestoneEvent,
     OfficeEvent,
     OnlineReferral,
@@ -146,6 +147,22 @@ ROUTES: dict[str, Route] = {
     "import_progress": Route(kwargs=_obj("import_job"), htmx=True),
     "import_start": Route(kwargs=_obj("import_job"), method="POST"),
     "import_errors": Route(kwargs=_obj("import_job")),
+    # the import wizard (a job at its mapping step)
+    "import_wizard_file": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_columns": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_values": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_dates": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_offices": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_preview": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_mapping": Route(kwargs=_obj("wizard_job")),
+    "import_wizard_use_preset": Route(kwargs=_obj("wizard_job"), method="POST"),
+    "import_wizard_save_preset": Route(
+        kwargs=_obj("wizard_job"), method="POST", data=lambda o: {"name": "matrix preset"}
+    ),
+    "import_wizard_import": Route(
+        kwargs=_obj("wizard_job"), method="POST", data=lambda o: {"mode": "valid_only"}
+    ),
+    "import_preset_delete": Route(kwargs=_obj("preset"), method="POST"),
     # referrer health, outreach, alerts
     "referrer_board": Route(),
     # GET is the htmx progress card; with nothing pending it answers 204 + HX-Redirect.
@@ -263,6 +280,7 @@ ADMIN_OBJECTS: dict[type, str | None] = {
     OfficeEvent: "office_event",
     OnlineReferral: "online",
     ImportJob: "import_job",
+    ImportPreset: "preset",
     # Groups are platform-wide permission sets, not tenant data; practice staff have no
     # permission on them (403), so there is no other practice's group to reach.
     Group: None,
