@@ -277,8 +277,6 @@ def test_referred_by_splits_into_doctor_and_office(value, split):
 
 
 def test_procedure_level_rows_go_through_the_grouping_into_cases(in_practice):
-    # procedures.group is the PROC work: this runs once it is merged.
-    pytest.importorskip("referrals.importing.procedures")
     header = ["PatNum", "LName", "FName", "Birthdate", "RefDate", "BusinessName", "RefZip"]
     header += ["ProcCode", "ProcDate", "ProcFee", "ProcStatus"]
     base = ["1", "Lee", "Ann", "1990-01-02", "2023-01-05", "Smile Dental", "12345"]
@@ -295,7 +293,9 @@ def test_procedure_level_rows_go_through_the_grouping_into_cases(in_practice):
     assert ann.case_type == "third_molars"
     events = dict(MilestoneEvent.objects.filter(referral=ann).values_list("kind", "production"))
     assert set(events) >= {"consult_completed", "treatment_accepted", "surgery_completed"}
-    assert str(events["surgery_completed"]) == "500.00"
+    # Production is every completed fee of the case (the consult's too); the deleted one
+    # (status 6) is not.
+    assert str(events["surgery_completed"]) == "600.00"
     assert Patient.objects.get(chart_number="2").date_of_birth is None
 
 

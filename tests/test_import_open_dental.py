@@ -1,6 +1,7 @@
 """The Open Dental query output, columns shuffled and extra columns, through the preset."""
 
 import io
+from datetime import date
 from decimal import Decimal
 
 from referrals.importing import mapping as mapping_mod
@@ -68,3 +69,27 @@ def test_open_dental_export_imports_through_the_suggested_preset(in_practice):
     assert [m.referral.patient.chart_number for m in consults] == ["101"]
     ng = Referral.objects.get(patient__chart_number="103")
     assert ng.case_type == "implants"
+
+
+def _us_dates(text: str) -> str:
+    # The grid exported with a US workstation's date format: 2024-01-05 -> 01/05/2024.
+    import re
+
+    return re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", r"\2/\3/\1", text)
+
+
+def test_open_dental_grid_with_us_dates_imports_through_the_same_preset(in_practice):
+    data = _us_dates(DATA.decode()).replace("01/01/0001", "0001-01-01").encode()
+    info = sources.inspect(io.BytesIO(data), "od.csv")
+    preset = presets.find_for(info.header)
+    mapping = presets.mapping_for(preset, info.header, info.samples)
+    assert mapping.date_format == "mdy"
+    report = import_file(in_practice, io.BytesIO(data), info, mapping)
+    assert report.errors == [] and report.written
+    assert sorted(Referral.objects.values_list("received_on", flat=True).distinct()) == [
+        date(2024, 1, 5),
+        date(2024, 3, 1),
+        date(2024, 4, 1),
+    ]
+    ng = Referral.objects.get(patient__chart_number="103")
+    assert ng.patient.date_of_birth == date(1970, 12, 31)

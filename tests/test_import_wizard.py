@@ -15,7 +15,6 @@ from practices.scoping import practice_scope
 from referrals import tasks
 from referrals.choices import ImportStatus
 from referrals.importing.mapping import Mapping
-from referrals.importing.presets import builtin
 from referrals.models import ImportJob, ImportPreset, Referral, ReferringOffice
 
 from .factories import OfficeFactory
@@ -263,9 +262,6 @@ def test_a_saved_preset_is_applied_to_the_next_export_with_the_same_headers(
         assert not ImportPreset.objects.exists()
 
 
-@pytest.mark.skipif(
-    builtin("open-dental") is None, reason="the built-in Open Dental preset (PROC) is not merged"
-)
 def test_a_builtin_preset_is_offered_on_the_columns_page(admin_client, practice):
     header = (
         "PatNum,LName,FName,Birthdate,RefDate,RefLName,RefFName,RefTitle,BusinessName,"

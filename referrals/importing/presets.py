@@ -15,8 +15,9 @@ from pathlib import Path
 from django.db import transaction
 
 from ..models import ImportPreset
+from . import dates
 from .headers import header_key
-from .mapping import Mapping, MappingProblem
+from .mapping import DATE_TARGETS, Mapping, MappingProblem
 
 BUILTIN_DIR = Path(__file__).with_name("builtin_presets")
 
@@ -96,10 +97,14 @@ def save_preset(practice, name: str, header: list[str], mapping: Mapping, user) 
     return preset
 
 
-def mapping_for(preset: ImportPreset | BuiltinPreset, header: list[str]) -> Mapping:
+def mapping_for(
+    preset: ImportPreset | BuiltinPreset,
+    header: list[str],
+    samples: dict[str, list[str]] | None = None,
+) -> Mapping:
     """The preset's mapping for this file: its columns matched to the file's by name (a
     real export may spell the case or spacing of a header differently, or order it
-    differently)."""
+    differently), and its date format checked against the file's sample dates."""
     mapping = Mapping.from_json(preset.mapping)
     by_key = {header_key(h): h for h in header}
 
@@ -108,4 +113,22 @@ def mapping_for(preset: ImportPreset | BuiltinPreset, header: list[str]) -> Mapp
 
     mapping.columns = rename(mapping.columns)
     mapping.splits = rename(mapping.splits)
+    if samples:
+        mapping.date_format = _date_format_for(mapping, samples)
     return mapping
+
+
+def _date_format_for(mapping: Mapping, samples: dict[str, list[str]]) -> str:
+    # The same PMS report comes out ISO or MM/DD/YYYY depending on how the grid was
+    # exported (Open Dental follows the workstation's locale), so the preset's format is
+    # a default, not a promise. An ambiguous sample (01/02/2024) keeps a preset that
+    # already says day-first or month-first.
+    values = [
+        v for h, t in mapping.columns.items() if t in DATE_TARGETS for v in samples.get(h, [])
+    ]
+    found, ambiguous = dates.detect(values)
+    if found is None or found == mapping.date_format:
+        return mapping.date_format
+    if ambiguous and mapping.date_format in (dates.DateFormat.MDY, dates.DateFormat.DMY):
+        return mapping.date_format
+    return found

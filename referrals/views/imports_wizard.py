@@ -33,13 +33,8 @@ from ..forms.imports_wizard import (
     ValuesForm,
     WizardImportForm,
 )
-from ..importing import dates, jobs, mapping, offices, pipeline, presets, sources
+from ..importing import cdt, dates, jobs, mapping, offices, pipeline, presets, sources
 from ..importing.vocabulary import COLUMNS
-
-try:
-    from ..importing import cdt
-except ImportError:  # PROC's CDT table not merged into this branch yet: codes shown untyped
-    cdt = None
 from ..models import ImportJob, ImportPreset
 from .imports import _preview_line
 
@@ -168,7 +163,7 @@ def _check_our_format(request, job: ImportJob):
 
 
 def _apply_preset(job: ImportJob, preset, info) -> None:
-    m = presets.mapping_for(preset, info.header)
+    m = presets.mapping_for(preset, info.header, info.samples)
     _save(job, m)
     if isinstance(preset, ImportPreset):
         job.preset = preset
@@ -283,7 +278,7 @@ def _procedure_codes(job, info, m, ranges) -> list[tuple[str, int, str]]:
         codes = mapping.distinct_values(stream, info, m, "procedure_code")
     shown = []
     for code, count in codes:
-        case_type = cdt.case_type_for(cdt.normalise_code(code), ranges) if code and cdt else None
+        case_type = cdt.case_type_for(cdt.normalise_code(code), ranges) if code else None
         shown.append((code, count, case_type or ""))
     return shown
 
@@ -315,7 +310,7 @@ def wizard_values(request, pk):
         m.values = {**m.values, **form.values()}
         _save(job, m)
         return redirect("import_wizard_dates", job.pk)
-    ranges = [tuple(r) for r in m.code_ranges] or (cdt.DEFAULT_RANGES if cdt else [])
+    ranges = [tuple(r) for r in m.code_ranges] or cdt.DEFAULT_RANGES
     unmapped = sum(
         1 for target, rows in form.bound_groups() for _, _, field in rows if not field.value()
     )

@@ -17,8 +17,6 @@ from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_scopes import scopes_disabled
-from referrals.importing.mapping import Mapping
-from referrals.importing.presets import save_preset
 
 from analytics.alerts import raise_alert
 from analytics.choices import AlertKind, OutreachKind, ReferrerStatus
@@ -33,6 +31,8 @@ from practices.scoping import practice_scope
 from referrals.choices import CaseType, LetterChannel, SourceType
 from referrals.choices import MilestoneKind as K
 from referrals.importing.jobs import create_job
+from referrals.importing.mapping import Mapping
+from referrals.importing.presets import save_preset
 from referrals.models import (
     Attachment,
     ImportJob,

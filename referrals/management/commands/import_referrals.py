@@ -127,7 +127,7 @@ class Command(BaseCommand):
             if preset is None:
                 raise CommandError(f"No preset named '{preset_name}' (saved or built in).")
             self.stdout.write(f"Columns read with the preset '{preset.name}'.")
-            return presets.mapping_for(preset, info.header)
+            return presets.mapping_for(preset, info.header, info.samples)
         ours = [header_key(h).replace(" ", "_") for h in info.header]
         plain_csv = info.kind == "csv" and info.delimiter == "," and info.encoding.startswith("utf")
         if ours == list(COLUMNS):
@@ -147,7 +147,7 @@ class Command(BaseCommand):
             )
         kind = "built-in" if getattr(preset, "builtin", False) else "saved"
         self.stdout.write(f"Columns read with the {kind} preset '{preset.name}' (headers match).")
-        return presets.mapping_for(preset, info.header)
+        return presets.mapping_for(preset, info.header, info.samples)
 
     def _refusal(self, report: Report, valid_only: bool = False) -> str:
         if valid_only:
