@@ -156,3 +156,47 @@ def test_the_wizard_works_without_javascript(
     expect(page.get_by_test_id("preview").locator("tbody tr")).to_have_count(4)
     screenshot("2-preview-no-js")
     context.close()
+
+
+def test_an_open_dental_grid_with_the_suggested_preset_fills_the_referrer_board(
+    login, admin_user, practice, live_server, screenshot
+):
+    from ..test_import_open_dental import DATA, _us_dates
+
+    # The grid as a US workstation exports it: columns in another order, extra columns,
+    # MM/DD/YYYY dates, an unknown birth date as 0001-01-01.
+    grid = _us_dates(DATA.decode()).replace("01/01/0001", "0001-01-01").encode()
+    page = login(admin_user)
+    page.goto(f"{live_server.url}/imports/new/")
+    page.get_by_label("Export file").set_input_files(
+        files=[{"name": "open-dental-grid.csv", "mimeType": "text/csv", "buffer": grid}]
+    )
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_role("heading", name="The file")).to_be_visible()
+    next_step(page)
+
+    offer = page.get_by_test_id("preset-offer")
+    expect(offer).to_contain_text("the built-in open-dental preset")
+    screenshot("od-1-offer")
+    offer.get_by_role("button", name="Use it").click()
+
+    expect(page.get_by_role("heading", name="Preview", exact=True)).to_be_visible()
+    preview = page.get_by_test_id("preview")
+    # Five procedure rows, three cases: each case is shown on its first row's line.
+    expect(preview.locator("tbody tr")).to_have_count(3)
+    expect(preview.locator("tr[data-line='2']")).to_contain_text("Ann Lee")
+    expect(preview.locator("tr[data-line='2']")).to_contain_text("Third molars")
+    screenshot("od-2-preview")
+    page.get_by_test_id("import").click()
+
+    expect(page.get_by_test_id("import-progress")).to_be_visible()
+    with practice_scope(practice):
+        job = ImportJob.objects.get()
+    tasks.check_and_import.apply(args=(practice.pk, job.pk, "all_or_nothing"))  # the worker
+    expect(page.get_by_test_id("import-summary")).to_be_visible(timeout=10000)
+    expect(page.get_by_test_id("referrals-created")).to_have_text("3")
+    screenshot("od-3-summary")
+    page.goto(f"{live_server.url}/referrers/")
+    expect(page.get_by_text("Smile Dental").first).to_be_visible()
+    expect(page.get_by_text("Dr. Tom Brown").first).to_be_visible()
+    screenshot("od-4-referrers")
