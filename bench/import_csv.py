@@ -27,11 +27,13 @@ import csv
 import datetime as dt
 import os
 import random
+import re
 import resource
 import shutil
 import sys
 import tempfile
 import time
+import zipfile
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -227,16 +229,85 @@ def generate_procedures(path: Path, rows: int, seed: int = 42) -> int:
 
 
 def to_xlsx(csv_path: Path) -> Path:
-    """The same rows as an Excel workbook (what "Export to Excel" of a PMS grid gives)."""
-    from openpyxl import Workbook
+    """The same rows as an Excel workbook laid out the way Excel saves one: text in the
+    shared-strings table, numbers as numbers, the sheet's dimension stated. (openpyxl's own
+    writer stores every text inline and no dimension, which its reader parses several
+    times slower than any file a spreadsheet writes: not what a practice uploads.)"""
+    from xml.sax.saxutils import escape
 
     xlsx_path = csv_path.with_suffix(".xlsx")
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Export")
+    strings: dict[str, int] = {}
+    number = re.compile(r"^-?\d{1,15}(\.\d+)?$")
+
+    def column_letter(n: int) -> str:
+        letters = ""
+        while n:
+            n, rem = divmod(n - 1, 26)
+            letters = chr(65 + rem) + letters
+        return letters
+
     with csv_path.open(newline="", encoding="utf-8") as source:
-        for row in csv.reader(source):
-            sheet.append(row)
-    book.save(xlsx_path)
+        rows = list(csv.reader(source))
+    width = max(len(r) for r in rows)
+    letters = [column_letter(n + 1) for n in range(width)]
+    with zipfile.ZipFile(xlsx_path, "w", zipfile.ZIP_DEFLATED) as book:
+        with book.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                + f'<dimension ref="A1:{letters[-1]}{len(rows)}"/><sheetData>'.encode()
+            )
+            for r, row in enumerate(rows, start=1):
+                cells = []
+                for c, value in enumerate(row):
+                    ref = f"{letters[c]}{r}"
+                    if not value:
+                        continue
+                    if r > 1 and number.match(value) and not value.startswith("0"):
+                        cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+                    else:
+                        index = strings.setdefault(value, len(strings))
+                        cells.append(f'<c r="{ref}" t="s"><v>{index}</v></c>')
+                sheet.write(f'<row r="{r}">{"".join(cells)}</row>'.encode())
+            sheet.write(b"</sheetData></worksheet>")
+        shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+        book.writestr(
+            "xl/sharedStrings.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://'
+            f'schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount="{len(strings)}">'
+            f"{shared}</sst>",
+        )
+        main = "http://schemas.openxmlformats.org"
+        book.writestr(
+            "[Content_Types].xml",
+            f'<Types xmlns="{main}/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats'
+            '-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+            'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+            'sharedStrings+xml"/></Types>',
+        )
+        rel = f"{main}/officeDocument/2006/relationships"
+        book.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{main}/package/2006/relationships"><Relationship Id="rId1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        book.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}/spreadsheetml/2006/main" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Export" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{main}/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>",
+        )
     return xlsx_path
 
 

@@ -305,6 +305,25 @@ def test_existing_offices_doctors_and_patients_are_matched_not_duplicated(in_pra
     assert not OfficeEvent.objects.exists()
 
 
+def test_a_large_import_refreshes_the_planner_statistics(in_practice, monkeypatch):
+    # What the rollup refresh after a big import plans with (see BatchWriter): the stored
+    # row estimate of the referral table must count the imported rows, not the old ones.
+    from django.db import connection
+
+    from referrals.importing import writing
+
+    def estimated_referrals() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'referrals_referral'")
+            return cursor.fetchone()[0]
+
+    run_import(in_practice, csv_bytes(*GOOD_ROWS[:2]))  # below the threshold: nothing
+    assert estimated_referrals() < 2
+    monkeypatch.setattr(writing, "ANALYZE_AFTER", 3)
+    run_import(in_practice, csv_bytes(*GOOD_ROWS))
+    assert estimated_referrals() == Referral.objects.count() == 5
+
+
 def test_imported_history_sends_no_milestone_signal(in_practice):
     from referrals.signals import milestone_recorded
 

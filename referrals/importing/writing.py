@@ -14,6 +14,7 @@ events (nearly all the rows) through :class:`~.inserts.RowInserter`.
 
 import datetime as dt
 
+from django.db import connection
 from django.utils import timezone
 
 from ..choices import MilestoneKind, OfficeEventKind
@@ -29,6 +30,9 @@ from ..services import _as_aware  # the same "date-only milestone happens at noo
 from ..signals import office_activity_changed
 from .inserts import RowInserter
 from .matching import Matcher, Row
+
+# Imports creating at least this many referrals refresh the planner's statistics.
+ANALYZE_AFTER = 5000
 
 
 class BatchWriter:
@@ -172,6 +176,7 @@ class BatchWriter:
     def finish(self) -> None:
         """Record first referrals: the office's start date moves to the earliest referral,
         and an office that never had one gets its 'first referral' event."""
+        self._refresh_statistics()
         if not self.first_referrals:
             return
         office_activity_changed.send(
@@ -208,3 +213,18 @@ class BatchWriter:
         )
         OfficeEvent.objects.bulk_create(events)
         self.first_referrals_recorded = len(events)
+
+    def _refresh_statistics(self) -> None:
+        # A big import changes a practice's share of these tables long before autovacuum
+        # looks: with the old statistics PostgreSQL takes a new practice's 100,000 referrals
+        # for a handful, and the rollup refresh that follows the commit (analytics) chose a
+        # nested loop over them that ran for minutes (bench/import_csv.py, a third practice
+        # in one database). ANALYZE samples the tables in well under a second and, run in
+        # this transaction, counts its own new rows.
+        created = self.matcher.tally.referrals_created
+        if connection.vendor != "postgresql" or created < ANALYZE_AFTER:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE referrals_referral, referrals_milestoneevent, referrals_patient"
+            )

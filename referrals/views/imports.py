@@ -23,6 +23,7 @@ from .. import tasks
 from ..choices import CaseType, ImportMode, ImportStatus, MilestoneKind, SourceType, Status
 from ..forms.imports import ImportStartForm
 from ..importing import jobs
+from ..importing.mapping import Mapping
 from ..importing.matching import Matcher, Row
 from ..importing.pipeline import preview_csv
 from ..models import ImportJob, ImportPreset
@@ -121,6 +122,8 @@ def import_detail(request, pk):
         "can_import_valid": job.status == ImportStatus.INVALID
         and jobs.can_start(job, ImportMode.VALID_ONLY),
         "counts": job.counts,
+        # Procedure-level files are counted in cases (their rows grouped), not file rows.
+        "procedure_level": bool(job.mapping) and Mapping.from_json(job.mapping).procedure_level,
     }
     if context["in_progress"]:
         context.update(_progress_context(job))

@@ -195,6 +195,9 @@ def test_an_open_dental_grid_with_the_suggested_preset_fills_the_referrer_board(
     tasks.check_and_import.apply(args=(practice.pk, job.pk, "all_or_nothing"))  # the worker
     expect(page.get_by_test_id("import-summary")).to_be_visible(timeout=10000)
     expect(page.get_by_test_id("referrals-created")).to_have_text("3")
+    expect(page.get_by_role("heading", name="Imported 3 referrals")).to_contain_text(
+        "from 3 cases (the file's procedure rows grouped)"
+    )
     screenshot("od-3-summary")
     page.goto(f"{live_server.url}/referrers/")
     expect(page.get_by_text("Smile Dental").first).to_be_visible()
