@@ -4,55 +4,16 @@ goes, every other practice keeps everything it had."""
 import io
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
-from django.db import connection, models
+from django.db import connection
 from django_scopes import scopes_disabled
 
-from practices.deletion import tenant_models
 from practices.models import AuditEntry, Membership, Practice, Role, User
 from practices.scoping import practice_scope
 from tests.conftest import _member
 from tests.factories import MembershipFactory, PracticeFactory
-from tests.online_referral_helpers import stored_files
+from tests.practice_data import files_under, rows_of, store_files
 from tests.security.test_rls import _fill_practice
-
-
-def _store_files(practice) -> None:
-    """A real stored file behind every file field of every row of the practice (attachment,
-    letter PDF, import, outbox attachment, logo), plus one that no row names."""
-    with practice_scope(practice):
-        for model, _column in tenant_models():
-            file_fields = [
-                f for f in model._meta.concrete_fields if isinstance(f, models.FileField)
-            ]
-            for obj in model._base_manager.filter(practice=practice) if file_fields else []:
-                for f in file_fields:
-                    getattr(obj, f.name).save(
-                        f"{model._meta.model_name}.bin",
-                        ContentFile(f"{practice.slug} {model._meta.label}".encode()),
-                        save=True,
-                    )
-    from django.core.files.storage import default_storage
-
-    default_storage.save(f"private/{practice.pk}/attachments/orphan", ContentFile(b"left over"))
-
-
-def _rows_of(practice_id: int) -> dict[str, int]:
-    """Rows per tenant table of a practice, counted cross-tenant with raw SQL."""
-    counts = {}
-    with scopes_disabled(), connection.cursor() as cursor:
-        for model, column in tenant_models():
-            cursor.execute(
-                f'SELECT count(*) FROM "{model._meta.db_table}" WHERE "{column}" = %s',
-                [practice_id],
-            )
-            counts[model._meta.db_table] = cursor.fetchone()[0]
-    return counts
-
-
-def _files(root) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in stored_files(root)}
 
 
 @pytest.fixture
@@ -67,16 +28,16 @@ def two_full_practices(db, media):
     kept = PracticeFactory(slug="kept", name="Kept Oral Surgery")
     _fill_practice(doomed, 1)
     _fill_practice(kept, 2)
-    _store_files(doomed)
-    _store_files(kept)
+    store_files(doomed)
+    store_files(kept)
     return doomed, kept
 
 
 def test_the_fixture_fills_every_tenant_table_and_stores_files_for_both(two_full_practices, media):
     doomed, kept = two_full_practices
     for practice in (doomed, kept):
-        assert 0 not in _rows_of(practice.pk).values()
-    files = _files(media)
+        assert 0 not in rows_of(practice.pk).values()
+    files = files_under(media)
     # attachment, letter PDF, import, outbox attachment, the orphan; and two logos
     assert len([n for n in files if n.startswith(f"private/{doomed.pk}/")]) == 5
     assert len([n for n in files if n.startswith("logos/")]) == 2
@@ -94,19 +55,19 @@ def test_delete_practice_removes_every_row_and_file_of_it_and_nothing_else(
             .exclude(user=shared)
             .values_list("user_id", flat=True)
         )
-    kept_rows = _rows_of(kept.pk)
-    kept_files = {n: b for n, b in _files(media).items() if f"private/{doomed.pk}/" not in n}
+    kept_rows = rows_of(kept.pk)
+    kept_files = {n: b for n, b in files_under(media).items() if f"private/{doomed.pk}/" not in n}
     logo_of_doomed = next(n for n, b in kept_files.items() if b.startswith(b"doomed"))
     del kept_files[logo_of_doomed]
     out = io.StringIO()
 
     call_command("delete_practice", slug="doomed", yes=True, stdout=out)
 
-    assert _rows_of(doomed.pk) == {table: 0 for table in _rows_of(doomed.pk)}
+    assert rows_of(doomed.pk) == {table: 0 for table in rows_of(doomed.pk)}
     assert not Practice.objects.filter(pk=doomed.pk).exists()
     assert not (media / "private" / str(doomed.pk)).exists()
-    assert _files(media) == kept_files
-    assert _rows_of(kept.pk) == kept_rows
+    assert files_under(media) == kept_files
+    assert rows_of(kept.pk) == kept_rows
     # The accounts of the deleted practice alone are gone; one that also works in the other
     # practice keeps its account and that membership.
     assert not User.objects.filter(pk__in=doomed_only).exists()
@@ -135,13 +96,13 @@ def test_delete_practice_asks_for_the_slug_again(two_full_practices, media):
 @pytest.mark.parametrize("typed", ["kept", "", "Doomed", "doome"])
 def test_a_wrong_slug_typed_deletes_nothing(two_full_practices, media, typed):
     doomed, _ = two_full_practices
-    rows, files = _rows_of(doomed.pk), _files(media)
+    rows, files = rows_of(doomed.pk), files_under(media)
     with pytest.raises(CommandError, match="Not deleted"):
         call_command(
             "delete_practice", slug="doomed", stdin=io.StringIO(f"{typed}\n"), stdout=io.StringIO()
         )
-    assert _rows_of(doomed.pk) == rows
-    assert _files(media) == files
+    assert rows_of(doomed.pk) == rows
+    assert files_under(media) == files
 
 
 def test_an_unknown_slug_is_refused(db):
