@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "referrals",
     "communications",
     "analytics",
+    # DATA (issue 10, item 7): a practice's export and re-import.
+    "portability",
 ]
 
 MIDDLEWARE = [
@@ -464,4 +466,12 @@ CELERY_BEAT_SCHEDULE = {
     # Monthly referrer review and quarterly report: checks each practice's local date and
     # hour; one outbox row per period.
     "report-emails": {"task": "analytics.tasks.schedule_report_emails", "schedule": 60 * 60},
+}
+
+# --- DATA (issue 10, item 7): a practice's export (portability/, docs/data-export.md) ---
+# How long the download link of a practice's export works; the file is deleted after.
+PRACTICE_EXPORT_VALID_HOURS = env.int("PRACTICE_EXPORT_VALID_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["expire-practice-exports"] = {
+    "task": "portability.tasks.expire_practice_exports",
+    "schedule": 60 * 60,
 }

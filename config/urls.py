@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("referrals.urls")),
     path("", include("analytics.urls")),
     path("", include("communications.urls")),
+    path("", include("portability.urls")),
 ]

@@ -46,6 +46,10 @@ class Action(models.TextChoices):
     API_KEYS = "api_keys", "Create and revoke API keys"
     MANAGE_TEAM = "manage_team", "Manage the team (invite, change roles, deactivate)"
     VIEW_AUDIT_LOG = "view_audit_log", "Read and export the audit log"
+    EXPORT_PRACTICE = (
+        "export_practice",
+        "Export everything of the practice (every record, letter PDFs, attachments)",
+    )
 
 
 # The column of a practice API key: what an integration (PMS, BI tool) may do. Not a

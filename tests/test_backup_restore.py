@@ -143,7 +143,7 @@ def test_a_dump_restored_into_a_new_database_has_every_row_policy_and_file(
                         f" WHERE \"{f.column}\" <> ''"
                     )
                     names += [row[0] for row in cursor.fetchall()]
-    assert len(names) == 2 * 5  # per practice: attachment, PDF, import, outbox, logo
+    assert len(names) == 2 * 6  # per practice: attachment, PDF, import, export, outbox, logo
     original = files_under(media)
     copied = files_under(media_copy)
     assert copied == original

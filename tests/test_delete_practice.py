@@ -38,8 +38,8 @@ def test_the_fixture_fills_every_tenant_table_and_stores_files_for_both(two_full
     for practice in (doomed, kept):
         assert 0 not in rows_of(practice.pk).values()
     files = files_under(media)
-    # attachment, letter PDF, import, outbox attachment, the orphan; and two logos
-    assert len([n for n in files if n.startswith(f"private/{doomed.pk}/")]) == 5
+    # attachment, letter PDF, import, export, outbox attachment, the orphan; and two logos
+    assert len([n for n in files if n.startswith(f"private/{doomed.pk}/")]) == 6
     assert len([n for n in files if n.startswith("logos/")]) == 2
 
 

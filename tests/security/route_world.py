@@ -24,6 +24,7 @@ from analytics.models import Alert, ReferrerSnapshot
 from analytics.outreach import log_outreach
 from communications.models import Letter, LetterStatus
 from communications.status_links import create_status_link
+from portability.models import ExportJob, ExportStatus
 from practices.api_keys import create_api_key
 from practices.invitations import invite
 from practices.models import ApiKey, Invitation, Membership, Practice, Role, User
@@ -84,6 +85,7 @@ class Objects:
     status_link: object
     membership: Membership
     invitation: Invitation
+    export_job: ExportJob  # a finished export of all data, still downloadable
     identifying: list[str] = field(default_factory=list)
 
 
@@ -220,6 +222,15 @@ def build_practice(tag: str, slug: str) -> Objects:
             errors=[{"line": 2, "column": "patient", "message": f"{tag} row problem"}],
         )
         import_job.file.save(f"{slug}.csv", ContentFile(b"patient\nx\n"), save=True)
+        export_job = ExportJob.objects.create(
+            practice=practice,
+            requested_by=members[Role.ADMIN],
+            status=ExportStatus.DONE,
+            counts={"patients": 1},
+            finished_at=timezone.now(),
+            expires_at=timezone.now() + dt.timedelta(hours=24),
+        )
+        export_job.file.save(f"{slug}.zip", ContentFile(f"{tag} export".encode()), save=True)
         # A PMS export of its own headers, waiting in the wizard (at its mapping step).
         export = ContentFile(
             "Pt Last,Pt First,Chart #,Birthdate,Ref Date,Referred By\n"
@@ -269,6 +280,7 @@ def build_practice(tag: str, slug: str) -> Objects:
         status_link=status_link,
         membership=membership,
         invitation=invitation,
+        export_job=export_job,
         # Strings only this practice's data contains (a page of the other practice must
         # show none of them). The tag alone would also match an email domain in a header.
         identifying=[

@@ -28,6 +28,7 @@ from django_scopes import scopes_disabled
 
 from analytics.reports import REPORTS
 from communications.models import LetterKind
+from portability.services import download_token
 from practices.models import ApiKey, Membership, Practice, User
 from referrals.choices import MilestoneKind as K
 from referrals.models import (
@@ -212,6 +213,13 @@ ROUTES: dict[str, Route] = {
     "letter_download": Route(kwargs=_obj("letter")),
     "status_link_create": Route(kwargs=_obj("office", "office_pk"), method="POST"),
     "status_link_revoke": Route(kwargs=_obj("status_link"), method="POST"),
+    # a practice's whole export (portability/)
+    "practice_export": Route(),
+    # The card the page polls; for a finished export it answers 204 + HX-Redirect.
+    "practice_export_progress": Route(kwargs=_obj("export_job"), htmx=True, ok=204),
+    "practice_export_download": Route(
+        kwargs=lambda o: {"pk": o.export_job.pk, "token": download_token(o.export_job)}
+    ),
     # --- the API (key only; the operations and their actions come from the schema) -------
     "api-office-list": Route(api=True),
     "api-office-detail": Route(kwargs=_obj("office"), api=True),

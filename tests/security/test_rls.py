@@ -23,6 +23,7 @@ from communications.models import (
     StatusLinkAccess,
 )
 from config.db.rls import POLICY, tenant_tables
+from portability.models import ExportJob
 from practices.api_keys import create_api_key
 from practices.models import AuditEntry, Invitation, Role, settings_for
 from practices.scoping import practice_scope
@@ -110,6 +111,7 @@ def _fill_practice(practice, n: int) -> None:
             expires_at=timezone.now() + dt.timedelta(days=30),
         )
         StatusLinkAccess.objects.create(practice=practice, link=link)
+        ExportJob.objects.create(practice=practice, status="done")
 
 
 @pytest.fixture

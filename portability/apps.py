@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PortabilityConfig(AppConfig):
+    """A practice owns its data: the export of everything of a practice (CSV per entity,
+    letter PDFs, attachments) and its re-import into an empty practice."""
+
+    name = "portability"
+    verbose_name = "Data export"
