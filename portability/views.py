@@ -13,6 +13,7 @@ from practices.models import AuditAction
 from practices.permissions import practice_required
 
 from . import services
+from .entities import ENTITIES
 from .models import ExportJob
 
 
@@ -31,7 +32,12 @@ def _job_context(job: ExportJob | None) -> dict:
             else ""
         ),
         "valid_hours": services.valid_hours(),
-        "counts": [(name.replace("_", " ").capitalize(), n) for name, n in job.counts.items()],
+        # In the order of the export's files (the stored JSON keeps no order).
+        "counts": [
+            (name.replace("_", " ").capitalize(), job.counts[name])
+            for name in [*(e.name for e in ENTITIES), "files"]
+            if name in job.counts
+        ],
     }
 
 

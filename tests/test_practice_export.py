@@ -328,3 +328,32 @@ def test_settings_page_links_the_export_for_admins_only(
     assert b'data-testid="export-link"' in admin_client.get("/settings/").content
     client.force_login(front_desk_user)
     assert b'data-testid="export-link"' not in client.get("/settings/").content
+
+
+def test_a_practice_exported_deleted_and_reimported_comes_back_with_the_same_counts(
+    full_practice, media, tmp_path
+):
+    """The issue's own check: export, delete_practice, create it again, import_practice."""
+    before = _counts(full_practice)
+    archive = tmp_path / "lakeside.zip"
+    call_command("export_practice", str(archive), practice="lakeside", stdout=io.StringIO())
+    call_command("delete_practice", slug="lakeside", yes=True, stdout=io.StringIO())
+    assert not (media / "private" / str(full_practice.pk)).exists()
+
+    call_command(
+        "create_practice",
+        "Lakeside Oral Surgery",
+        slug="lakeside",
+        admin_email="admin1@rls.test",
+        stdout=io.StringIO(),
+    )
+    with scopes_disabled():
+        reborn = type(full_practice).objects.get(slug="lakeside")
+    written_since = _counts(reborn)["audit_log"]  # by create_practice itself
+    call_command("import_practice", str(archive), practice="lakeside", stdout=io.StringIO())
+
+    after = _counts(reborn)
+    # + the import's own entry
+    assert after == {**before, "audit_log": before["audit_log"] + written_since + 1}
+    with practice_scope(reborn):
+        assert Letter.objects.get().pdf.read() == b"lakeside communications.Letter"
