@@ -357,3 +357,41 @@ def test_a_practice_exported_deleted_and_reimported_comes_back_with_the_same_cou
     assert after == {**before, "audit_log": before["audit_log"] + written_since + 1}
     with practice_scope(reborn):
         assert Letter.objects.get().pdf.read() == b"lakeside communications.Letter"
+
+
+def test_the_task_builds_the_export_in_its_practice_scope(full_practice, media):
+    from portability.tasks import build_practice_export
+
+    with practice_scope(full_practice):
+        job = ExportJob.objects.create(practice=full_practice)
+    build_practice_export.apply(args=[full_practice.pk, job.pk]).get()
+    build_practice_export.apply(args=[full_practice.pk, job.pk]).get()  # delivered twice
+    with practice_scope(full_practice):
+        job.refresh_from_db()
+    assert job.status == ExportStatus.DONE
+    assert job.counts["patients"] == _counts(full_practice)["patients"]
+    assert (media / job.file.name).read_bytes()[:2] == b"PK"  # a zip
+
+
+def test_the_hourly_task_deletes_expired_exports_of_every_practice(
+    full_practice, other_practice, media
+):
+    from portability.tasks import build_practice_export, expire_practice_exports
+
+    jobs = []
+    for p in (full_practice, other_practice):
+        with practice_scope(p):
+            job = ExportJob.objects.create(practice=p)
+        build_practice_export.apply(args=[p.pk, job.pk]).get()
+        with practice_scope(p):
+            job.refresh_from_db()
+        jobs.append(job)
+    stored = [media / job.file.name for job in jobs]
+    assert all(path.exists() for path in stored)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=25)):
+        assert expire_practice_exports.apply().get() == 2
+    for p, job in zip((full_practice, other_practice), jobs, strict=True):
+        with practice_scope(p):
+            job.refresh_from_db()
+        assert job.status == ExportStatus.EXPIRED and not job.file
+    assert not any(path.exists() for path in stored)
