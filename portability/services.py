@@ -30,19 +30,39 @@ def valid_hours() -> int:
     return getattr(settings, "PRACTICE_EXPORT_VALID_HOURS", 24)
 
 
+# A build that has run this long without finishing lost its worker (a deploy, a crash): the
+# redelivered task may claim it again, and a person may ask for a new one.
+STALE_AFTER = dt.timedelta(hours=2)
+
+
 def request_export(request, practice: Practice, user: User | None) -> ExportJob:
     """Queue the practice's export; one at a time (a second click finds the first)."""
     from .tasks import build_practice_export
 
-    running = ExportJob.objects.filter(status__in=IN_PROGRESS).first()
-    if running is not None:
-        return running
-    job = ExportJob.objects.create(practice=practice, requested_by=user)
-    # Exporting everything is the widest read of patient data there is: on the record
-    # when it is asked for, and each download again.
-    record(request, AuditAction.EXPORTED, obj=job, summary="Export of all practice data")
-    transaction.on_commit(lambda: build_practice_export.delay(practice.pk, job.pk))
+    with transaction.atomic():
+        # Two clicks at once: the second waits here, then finds the first job.
+        Practice.objects.select_for_update().get(pk=practice.pk)
+        fail_stale_exports()
+        running = ExportJob.objects.filter(status__in=IN_PROGRESS).first()
+        if running is not None:
+            return running
+        job = ExportJob.objects.create(practice=practice, requested_by=user)
+        # Exporting everything is the widest read of patient data there is: on the record
+        # when it is asked for, and each download again.
+        record(request, AuditAction.EXPORTED, obj=job, summary="Export of all practice data")
+        transaction.on_commit(lambda: build_practice_export.delay(practice.pk, job.pk))
     return job
+
+
+def fail_stale_exports() -> int:
+    """Mark the practice's builds that lost their worker as failed."""
+    return ExportJob.objects.filter(
+        status=ExportStatus.RUNNING, started_at__lt=timezone.now() - STALE_AFTER
+    ).update(
+        status=ExportStatus.FAILED,
+        failure="The export stopped before it was finished.",
+        finished_at=timezone.now(),
+    )
 
 
 def _progress_key(job_id: int) -> str:

@@ -49,6 +49,7 @@ def export_page(request):
         services.request_export(request, request.practice, request.user)
         return redirect("practice_export")
     services.expire_exports()
+    services.fail_stale_exports()
     latest = ExportJob.objects.select_related("requested_by").first()
     context = {
         **_job_context(latest),

@@ -395,3 +395,19 @@ def test_the_hourly_task_deletes_expired_exports_of_every_practice(
             job.refresh_from_db()
         assert job.status == ExportStatus.EXPIRED and not job.file
     assert not any(path.exists() for path in stored)
+
+
+def test_a_build_that_lost_its_worker_fails_and_a_new_one_can_be_asked_for(
+    admin_client, full_practice
+):
+    admin_client.post("/settings/export/")
+    with practice_scope(full_practice):
+        job = ExportJob.objects.get(requested_by__isnull=False)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportStatus.RUNNING, started_at=timezone.now() - dt.timedelta(hours=3)
+        )
+    page = admin_client.get("/settings/export/").content.decode()
+    assert "The export failed" in page and "stopped before it was finished" in page
+    admin_client.post("/settings/export/")
+    with practice_scope(full_practice):
+        assert ExportJob.objects.filter(status=ExportStatus.QUEUED).count() == 1
