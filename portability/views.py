@@ -80,6 +80,10 @@ def export_download(request, pk: int, token: str):
         raise Http404("This download link is not valid.")
     if not services.is_downloadable(job):
         return render(request, "portability/expired.html", {"job": job}, status=410)
+    try:
+        stream = job.file.open("rb")
+    except FileNotFoundError:  # removed from the storage by hand: as good as expired
+        return render(request, "portability/expired.html", {"job": job}, status=410)
     # Reading the export is reading every patient's record: on the record, each time.
     record(
         request,
@@ -90,7 +94,7 @@ def export_download(request, pk: int, token: str):
     )
     stamp = job.finished_at.strftime("%Y-%m-%d")
     response = FileResponse(
-        job.file.open("rb"),
+        stream,
         as_attachment=True,
         filename=f"{request.practice.slug}-export-{stamp}.zip",
         content_type="application/zip",
