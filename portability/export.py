@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import IO
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from practices.csv_export import csv_lines
@@ -67,8 +69,6 @@ def count_rows(practice: Practice) -> dict[str, int]:
 def build_export(practice: Practice, out: IO[bytes], progress: Progress | None = None) -> dict:
     """Write the practice's export as a zip into ``out``; returns the counts (rows per
     entity and ``files``). Call inside ``practice_scope(practice)``."""
-    import zipfile
-
     # Any statement in the scope binds the connection to the practice, before the
     # snapshot's transaction begins (see _snapshot).
     Practice.objects.filter(pk=practice.pk).exists()
@@ -89,17 +89,22 @@ def build_export(practice: Practice, out: IO[bytes], progress: Progress | None =
                     if progress and done % CHUNK == 0:
                         progress(done, total)
             done -= 1  # the header line
-        for entity, stored_name, row_id in files:
-            with (
-                zf.open(zip_file_name(entity, stored_name, row_id), "w", force_zip64=True) as dst,
-                _open_stored(entity, stored_name) as src,
-            ):
-                for block in iter(lambda: src.read(1 << 20), b""):
-                    dst.write(block)
+        missing = []
+        for entity, field, stored_name, row_id in files:
+            member = zip_file_name(entity, stored_name, row_id)
+            try:
+                src = field.storage.open(stored_name, "rb")
+            except FileNotFoundError:
+                # A file lost from the storage must not cost the practice its export: the
+                # manifest names it, and the re-import leaves that row without its file.
+                missing.append(member)
+            else:
+                with src, zf.open(member, "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
             done += 1
             if progress and done % 50 == 0:
                 progress(done, total)
-        counts["files"] = len(files)
+        counts["files"] = len(files) - len(missing)
         zf.writestr("README.md", readme(practice.name, exported_at.isoformat(), counts))
         zf.writestr(
             "manifest.json",
@@ -109,6 +114,7 @@ def build_export(practice: Practice, out: IO[bytes], progress: Progress | None =
                     "practice": {"name": practice.name, "slug": practice.slug},
                     "exported_at": exported_at.isoformat(),
                     "counts": counts,
+                    "missing_files": missing,
                 },
                 indent=2,
             ),
@@ -155,21 +161,16 @@ def _load_emails(entity: Entity, practice: Practice, cols, emails: dict[int, str
         emails.update(User.objects.filter(pk__in=missing).values_list("pk", "email"))
 
 
-def _file_rows(practice: Practice) -> list[tuple[Entity, str, int]]:
+def _file_rows(practice: Practice) -> list[tuple[Entity, models.FileField, str, int]]:
     rows = []
     for entity in ENTITIES:
         for column in columns(entity):
             if column.kind == ColumnKind.FILE:
                 rows += [
-                    (entity, name, pk)
+                    (entity, column.field, name, pk)
                     for pk, name in entity.model._base_manager.filter(practice=practice)
                     .exclude(**{column.field.attname: ""})
                     .order_by("pk")
                     .values_list("pk", column.field.attname)
                 ]
     return rows
-
-
-def _open_stored(entity: Entity, stored_name: str):
-    field = next(c.field for c in columns(entity) if c.kind == ColumnKind.FILE)
-    return field.storage.open(stored_name, "rb")

@@ -43,6 +43,7 @@ class _Context:
     ids: dict[type, dict[str, int]]  # model -> old id (text) -> new id
     people: dict[str, int]  # email -> user id of the target practice's members
     stored: list[str]
+    missing: frozenset[str]  # files the export could not find (manifest.json)
 
 
 def is_empty(practice: Practice) -> bool:
@@ -75,7 +76,8 @@ def import_practice(practice: Practice, source: IO[bytes] | str) -> dict[str, in
                 "user__email", "user_id"
             )
         }
-        context = _Context(practice, zf, defaultdict(dict), people, [])
+        missing = frozenset(manifest.get("missing_files", []))
+        context = _Context(practice, zf, defaultdict(dict), people, [], missing)
         counts: dict[str, int] = {}
         try:
             with transaction.atomic():
@@ -178,7 +180,7 @@ def _build(context: _Context, entity: Entity, cols, row: list[str], line: int):
         elif column.kind == ColumnKind.PERSON:
             setattr(obj, f.attname, context.people.get(cell.lower()) if cell else None)
         elif column.kind == ColumnKind.FILE:
-            if cell:
+            if cell and cell not in context.missing:
                 files.append((f, cell))
         elif column.kind == ColumnKind.JSON:
             try:

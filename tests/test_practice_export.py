@@ -411,3 +411,19 @@ def test_a_build_that_lost_its_worker_fails_and_a_new_one_can_be_asked_for(
     admin_client.post("/settings/export/")
     with practice_scope(full_practice):
         assert ExportJob.objects.filter(status=ExportStatus.QUEUED).count() == 1
+
+
+def test_a_file_lost_from_the_storage_does_not_cost_the_export(full_practice, media):
+    with practice_scope(full_practice):
+        letter = Letter.objects.get()
+    (media / letter.pdf.name).unlink()
+    data = _export(full_practice)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["missing_files"] == [f"letters/{letter.pk}.pdf"]
+    assert manifest["counts"]["files"] == 1
+    empty = PracticeFactory(slug="fresh")
+    with practice_scope(empty):
+        counts = import_practice(empty, io.BytesIO(data))
+        assert not Letter.objects.get().pdf
+    assert counts["letters"] == 1 and counts["files"] == 1
