@@ -274,6 +274,52 @@ RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 if RATELIMIT_IP_META_KEY and RATELIMIT_IP_META_KEY.startswith("HTTP_"):
     ALLAUTH_TRUSTED_CLIENT_IP_HEADER = RATELIMIT_IP_META_KEY[5:].replace("_", "-")
 
+# --- Rate limits (issue 10, LIMITS part; docs/security.md "Rate limits") ------------------
+# Every door a stranger can knock on, in one table. A rate is "COUNT/PERIOD", PERIOD being
+# s, m, h or d with an optional number ("5/10m": five per ten minutes). Each can be changed
+# with its environment variable RATE_LIMIT_<NAME> (e.g. RATE_LIMIT_API=1200/m); an empty
+# value switches that limit off. The counts live in the cache above (Redis in production), so
+# every web process shares them. Over a limit the answer is 429 with Retry-After and a
+# message: a page for a browser, JSON for the API. Failed logins are not counted here:
+# django-axes locks the account or the address (LOGIN_FAILURES_* above).
+_RATE_LIMIT_DEFAULTS = {
+    # Login form posts per client address (allauth's "login", right or wrong password).
+    "login": "30/m",
+    # Password-reset requests per client address, and per typed email (each may send a mail).
+    "password_reset": "10/h",
+    "password_reset_per_email": "3/h",
+    # The page a reset link opens (set a new password) per client address: guessing links.
+    "password_reset_link": "20/m",
+    # The public referral form: submissions (POSTs) per client address.
+    "online_referral": "5/10m",
+    # The GP status page and its letter PDFs, per client address (unknown tokens count too).
+    "status_page": "60/10m",
+    # The REST API per API key (a practice may have several keys: each has its own count).
+    "api": "600/m",
+    # The API's public pages (schema, docs) and calls without a valid key, per address.
+    "api_public": "60/m",
+}
+RATE_LIMITS = {
+    name: env.str(f"RATE_LIMIT_{name.upper()}", default=rate) or None
+    for name, rate in _RATE_LIMIT_DEFAULTS.items()
+}
+
+
+def _allauth_rate(*parts: tuple[str, str]) -> str | None:
+    # allauth writes "COUNT/PERIOD/PER" with PER "ip" or "key", rates joined by commas.
+    rates = [f"{RATE_LIMITS[name]}/{per}" for name, per in parts if RATE_LIMITS[name]]
+    return ",".join(rates) or None
+
+
+# allauth enforces the account limits itself (and answers with the 429.html template, via
+# config.urls.handler429, which adds Retry-After).
+ACCOUNT_RATE_LIMITS = {
+    **ACCOUNT_RATE_LIMITS,
+    "login": _allauth_rate(("login", "ip")),
+    "reset_password": _allauth_rate(("password_reset", "ip"), ("password_reset_per_email", "key")),
+    "reset_password_from_key": _allauth_rate(("password_reset_link", "ip")),
+}
+
 # Email: SMTP (or any backend) from EMAIL_URL; unset writes each email as a file.
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
@@ -321,6 +367,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
+# The API's rate limit per key (RATE_LIMITS["api"], LIMITS part of issue 10).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["referrals.api.throttling.ApiKeyRateThrottle"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS Referrals API",
     "DESCRIPTION": "Referrals, milestones and referrer health for PMS integrations.",
