@@ -200,7 +200,8 @@ def test_rate_limit_stops_the_sixth_submission_from_one_address(practice):
     assert 0 < retry_after <= 600
     page = response.content.decode()
     assert "Please wait a few minutes" in page
-    assert f"try again in <strong data-testid=\"retry-after\">{-(-retry_after // 60)} minute" in page
+    minutes = -(-retry_after // 60)
+    assert f'try again in <strong data-testid="retry-after">{minutes} minute' in page
     assert "What you just sent was not saved." in page
     with practice_scope(practice):
         assert OnlineReferral.objects.count() == 5
