@@ -181,9 +181,7 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works once, within the hour
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
-# Failed logins are counted by django-axes (per account and per address, one message);
-# allauth's own counter of them would answer the same thing in other words.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# allauth's rate limits (ACCOUNT_RATE_LIMITS) are set from RATE_LIMITS, below the cache.
 MFA_ADAPTER = "practices.mfa.MFAAdapter"
 # Security keys and passkeys (WebAuthn) as a second factor, besides the authenticator app.
 # allauth's WebAuthn pages load their scripts from static files (no inline script).
@@ -290,6 +288,9 @@ _RATE_LIMIT_DEFAULTS = {
     "password_reset_per_email": "3/h",
     # The page a reset link opens (set a new password) per client address: guessing links.
     "password_reset_link": "20/m",
+    # Second-factor codes (TOTP, recovery codes) tried per account at the login's second
+    # step: only someone who has the password gets there, and django-axes does not count it.
+    "two_factor": "5/5m",
     # The public referral form: submissions (POSTs) per client address.
     "online_referral": "5/10m",
     # The GP status page and its letter PDFs, per client address (unknown tokens count too).
@@ -314,7 +315,10 @@ def _allauth_rate(*parts: tuple[str, str]) -> str | None:
 # allauth enforces the account limits itself (and answers with the 429.html template, via
 # config.urls.handler429, which adds Retry-After).
 ACCOUNT_RATE_LIMITS = {
-    **ACCOUNT_RATE_LIMITS,
+    # allauth counts failed logins and wrong second-factor codes under "login_failed". Failed
+    # passwords are django-axes' (one counter, one message): our adapter leaves them out
+    # (AccountAdapter.pre_authenticate), so this limits the second factor only.
+    "login_failed": _allauth_rate(("two_factor", "key")),
     "login": _allauth_rate(("login", "ip")),
     "reset_password": _allauth_rate(("password_reset", "ip"), ("password_reset_per_email", "key")),
     "reset_password_from_key": _allauth_rate(("password_reset_link", "ip")),

@@ -24,7 +24,7 @@ from referrals.models import OnlineReferral
 
 from ..api_support import client_with, key_for
 from ..communications.letter_cases import make_case
-from ..conftest import PASSWORD
+from ..conftest import PASSWORD, totp_code
 from ..online_referral_helpers import form_data
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,8 @@ def limits(settings):
                 f"{settings.RATE_LIMITS['password_reset']}/ip,"
                 f"{settings.RATE_LIMITS['password_reset_per_email']}/key"
             )
+        if "two_factor" in rates:
+            account["login_failed"] = f"{rates['two_factor']}/key"
         if "password_reset_link" in rates:
             account["reset_password_from_key"] = f"{rates['password_reset_link']}/ip"
         settings.ACCOUNT_RATE_LIMITS = account
@@ -96,6 +98,25 @@ def test_login_answers_429_after_the_limit_even_with_the_right_password(
     assert ok.status_code == 302
     # The login page itself still opens (only posts count).
     assert office.get("/login/").status_code == 200
+
+
+def test_wrong_second_factor_codes_are_limited_per_account(limits, admin_user):
+    # Someone who has the password must not try the million codes: axes never sees them.
+    limits(two_factor="3/5m")
+    thief = Client(REMOTE_ADDR="203.0.113.30")
+    assert (
+        thief.post("/login/", {"login": admin_user.email, "password": PASSWORD}).status_code == 302
+    )
+    for _ in range(3):
+        wrong = thief.post("/accounts/2fa/authenticate/", {"code": "000000"})
+        assert "Incorrect code." in wrong.text
+    # From now on even the right code is refused, from any address, with a message.
+    for client in (thief, Client(REMOTE_ADDR="198.51.100.30")):
+        client.post("/login/", {"login": admin_user.email, "password": PASSWORD})
+        refused = client.post("/accounts/2fa/authenticate/", {"code": totp_code()})
+        assert refused.status_code == 200
+        assert "Too many wrong codes for this account." in refused.text
+        assert client.get("/")["Location"].startswith("/login/")  # not logged in
 
 
 def test_password_reset_is_limited_per_address_and_per_email(limits, admin_user):
@@ -275,13 +296,14 @@ def test_the_defaults_and_allauths_copy_of_them(settings):
         "password_reset": "10/h",
         "password_reset_per_email": "3/h",
         "password_reset_link": "20/m",
+        "two_factor": "5/5m",
         "online_referral": "5/10m",
         "status_page": "60/10m",
         "api": "600/m",
         "api_public": "60/m",
     }
     assert defaults["ACCOUNT_RATE_LIMITS"] == {
-        "login_failed": None,  # django-axes counts failed logins
+        "login_failed": "5/5m/key",  # second-factor codes only: axes counts passwords
         "login": "30/m/ip",
         "reset_password": "10/h/ip,3/h/key",
         "reset_password_from_key": "20/m/ip",
