@@ -278,7 +278,7 @@ if RATELIMIT_IP_META_KEY and RATELIMIT_IP_META_KEY.startswith("HTTP_"):
 # with its environment variable RATE_LIMIT_<NAME> (e.g. RATE_LIMIT_API=1200/m); an empty
 # value switches that limit off. The counts live in the cache above (Redis in production), so
 # every web process shares them. Over a limit the answer is 429 with Retry-After and a
-# message: a page for a browser, JSON for the API. Failed logins are not counted here:
+# message: a page for a browser, JSON for the API. Wrong passwords are not counted here:
 # django-axes locks the account or the address (LOGIN_FAILURES_* above).
 _RATE_LIMIT_DEFAULTS = {
     # Login form posts per client address (allauth's "login", right or wrong password).
@@ -297,7 +297,7 @@ _RATE_LIMIT_DEFAULTS = {
     "status_page": "60/10m",
     # The REST API per API key (a practice may have several keys: each has its own count).
     "api": "600/m",
-    # The API's public pages (schema, docs) and calls without a valid key, per address.
+    # The API's public pages (schema, docs) and calls with an unknown key, per address.
     "api_public": "60/m",
 }
 RATE_LIMITS = {

@@ -1,5 +1,6 @@
 """The API's rate limit: per API key (``RATE_LIMITS["api"]``), and per client address for
-the public schema and docs (``RATE_LIMITS["api_public"]``).
+the public schema and docs and for calls with an unknown key (``RATE_LIMITS["api_public"]``,
+counted by ``ApiKeyAuthentication``).
 
 DRF's throttle keeps a window of request times in the Django cache (Redis in production,
 shared by every web process) and answers 429 with ``Retry-After`` itself; the JSON message
@@ -39,13 +40,16 @@ class ApiKeyRateThrottle(BaseThrottle):
     def allow_request(self, request, view):
         api_key = getattr(request, "auth", None)
         if getattr(api_key, "prefix", None):
-            self.scope, ident = "api", f"key{api_key.pk}"
-        else:
-            self.scope, ident = "api_public", client_key(request)
-        rate = rate_for(self.scope)
+            return self.count(request, "api", f"key{api_key.pk}")
+        return self.count(request, "api_public", client_key(request))
+
+    def count(self, request, scope: str, ident: str) -> bool:
+        """Count this call for ``ident`` under the limit ``scope``: True while under it,
+        else RateLimited (a 429 with Retry-After)."""
+        rate = rate_for(scope)
         if rate is None:
             return True
-        key = f"throttle:{self.scope}:{ident}"
+        key = f"throttle:{scope}:{ident}"
         try:
             history = self.cache.get(key, [])
             now = self.timer()
@@ -65,7 +69,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         # In JSON whatever the view renders otherwise (the schema's YAML would show DRF's
         # error object, not a message).
         request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
-        whose = "this API key" if self.scope == "api" else "your address"
+        whose = "this API key" if scope == "api" else "your address"
         raise RateLimited(
             wait=max(history[-1] + rate.seconds - now, 1),
             detail=f"Too many requests for {whose}: at most {rate.count} per "

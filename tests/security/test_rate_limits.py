@@ -262,6 +262,20 @@ def test_the_public_schema_is_limited_per_address(limits):
     )
 
 
+def test_someone_trying_keys_is_limited_per_address(limits, practice):
+    limits(api_public="2/m")
+    for n in range(2):
+        guess = client_with(f"oms_guess{n}")
+        assert guess.get("/api/v1/offices/", REMOTE_ADDR="203.0.113.27").status_code == 401
+    over = client_with("oms_guess9").get("/api/v1/offices/", REMOTE_ADDR="203.0.113.27")
+    assert over.status_code == 429
+    retry_after(over, 60)
+    assert over.json()["detail"].startswith("Too many requests for your address: at most 2")
+    # A real key is counted on its own, whatever its address did.
+    key = client_with(key_for(practice))
+    assert key.get("/api/v1/offices/", REMOTE_ADDR="203.0.113.27").status_code == 200
+
+
 # --- when Redis is down, nobody is locked out -----------------------------------------------
 
 
