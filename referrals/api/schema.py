@@ -36,6 +36,14 @@ class ApiAutoSchema(AutoSchema):
                 ErrorSerializer, description="No API key, or an unknown or revoked one."
             ),
         )
+        add(
+            "429",
+            OpenApiResponse(
+                ErrorSerializer,
+                description="Too many calls with this key (RATE_LIMITS['api']): wait the "
+                "seconds the `Retry-After` header gives.",
+            ),
+        )
         if "{" in self.path or self._is_list_view():
             add(
                 "404",

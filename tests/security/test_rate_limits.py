@@ -232,6 +232,13 @@ def test_one_key_over_its_limit_does_not_limit_another(limits, practice, other_p
     assert elsewhere.get("/api/v1/offices/").status_code == 200
 
 
+def test_the_schema_tells_integrators_about_the_limit(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "429" in operation["responses"], (method, path)
+
+
 def test_the_api_counts_calls_in_a_sliding_window(limits, practice):
     import time_machine
 
