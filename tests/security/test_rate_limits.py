@@ -286,20 +286,31 @@ def test_someone_trying_keys_is_limited_per_address(limits, practice):
 # --- when Redis is down, nobody is locked out -----------------------------------------------
 
 
-def test_without_the_cache_the_form_and_the_api_still_serve(limits, practice):
-    limits(api="1/m", online_referral="1/h")
+def test_without_redis_every_limited_door_still_serves(
+    limits, settings, practice, admin_user, status_token
+):
+    limits(
+        login="1/m",
+        password_reset="1/h",
+        api="1/m",
+        online_referral="1/h",
+        status_page="1/10m",
+    )
     key = key_for(practice)
-    # The discard port: nothing listens there.
-    unreachable = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:9/0",
-        }
-    }
+    # The backend the settings configure for Redis, pointed at the discard port, where
+    # nothing listens: Redis is down.
+    unreachable = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
+    assert unreachable["default"]["BACKEND"] == "config.cache.FailOpenRedisCache"
     office = Client(REMOTE_ADDR="203.0.113.26")
     with override_settings(CACHES=unreachable):
         for _ in range(2):
+            login = Client().post("/login/", {"login": admin_user.email, "password": PASSWORD})
+            assert login["Location"] == "/accounts/2fa/authenticate/"
+            assert (
+                office.post("/accounts/password/reset/", {"email": "a@x.test"}).status_code == 302
+            )
             assert office.post("/refer/lakeside/", form_data()).status_code == 302
+            assert office.get(f"/status/{status_token}/").status_code == 200
             assert client_with(key).get("/api/v1/offices/").status_code == 200
     with practice_scope(practice):
         assert OnlineReferral.objects.count() == 2
