@@ -27,6 +27,14 @@ class ApiAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code)
 
+        add(
+            "429",
+            OpenApiResponse(
+                ErrorSerializer,
+                description="Too many calls with this key (its rate limit): wait the "
+                "seconds the `Retry-After` header gives.",
+            ),
+        )
         writes = self.method in ("POST", "PUT", "PATCH")
         if writes or self._is_list_view():
             add("400", VALIDATION_ERROR)
@@ -34,14 +42,6 @@ class ApiAutoSchema(AutoSchema):
             "401",
             OpenApiResponse(
                 ErrorSerializer, description="No API key, or an unknown or revoked one."
-            ),
-        )
-        add(
-            "429",
-            OpenApiResponse(
-                ErrorSerializer,
-                description="Too many calls with this key (RATE_LIMITS['api']): wait the "
-                "seconds the `Retry-After` header gives.",
             ),
         )
         if "{" in self.path or self._is_list_view():
