@@ -100,7 +100,9 @@ def hit(request: HttpRequest, name: str) -> int | None:
     if usage is None or not usage["should_limit"]:
         return None
     # time_left is -1 when the cache refused to count: the whole window is the safe answer.
-    return usage["time_left"] if usage["time_left"] > 0 else parse_rate(rate).seconds
+    if usage["time_left"] < 0:
+        return parse_rate(rate).seconds
+    return max(usage["time_left"], 1)
 
 
 def too_many_requests(
