@@ -6,6 +6,7 @@ filesystem Celery broker and emails written as files, all under ``var/``. Produc
 Every variable is documented in the README.
 """
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -311,6 +312,12 @@ RATE_LIMITS = {
     name: env.str(f"RATE_LIMIT_{name.upper()}", default=rate) or None
     for name, rate in _RATE_LIMIT_DEFAULTS.items()
 }
+for _name, _rate in RATE_LIMITS.items():
+    # Refused at start-up, not at the first request that counts.
+    if _rate and not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", _rate):
+        raise ImproperlyConfigured(
+            f"RATE_LIMIT_{_name.upper()} must be COUNT/PERIOD, e.g. 600/m or 5/10m, not {_rate!r}"
+        )
 
 
 def _allauth_rate(*parts: tuple[str, str]) -> str | None:

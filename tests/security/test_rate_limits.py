@@ -352,6 +352,12 @@ def test_each_limit_is_set_or_switched_off_from_the_environment():
     assert changed["ACCOUNT_RATE_LIMITS"]["login"] is None
 
 
+def test_a_malformed_limit_stops_the_start():
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        _settings_in_fresh_interpreter({"RATE_LIMIT_API": "600 per minute"})
+    assert "RATE_LIMIT_API must be COUNT/PERIOD, e.g. 600/m or 5/10m" in refused.value.stderr
+
+
 def _settings_in_fresh_interpreter(environment: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RATE_LIMIT_")}
     env.update(environment, DJANGO_SETTINGS_MODULE="config.settings")
