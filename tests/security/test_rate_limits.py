@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
@@ -20,7 +21,7 @@ from django_scopes import scopes_disabled
 
 from communications.status_links import create_status_link
 from practices.scoping import practice_scope
-from referrals.models import OnlineReferral
+from referrals.models import OnlineReferral, ReferringOffice
 
 from ..api_support import client_with, key_for
 from ..communications.letter_cases import make_case
@@ -78,9 +79,7 @@ def test_the_counts_are_kept_in_redis():
 # --- login and password reset (allauth) ---------------------------------------------------
 
 
-def test_login_answers_429_after_the_limit_even_with_the_right_password(
-    limits, admin_user, settings
-):
+def test_login_answers_429_after_the_limit_even_with_the_right_password(limits, admin_user):
     limits(login="3/m")
     office = Client(REMOTE_ADDR="203.0.113.20")
     for n in range(3):
@@ -224,8 +223,6 @@ def test_one_key_over_its_limit_does_not_limit_another(limits, practice, other_p
     refused = busy.post("/api/v1/offices/", {"name": "Should Not Exist"}, format="json")
     assert refused.status_code == 429
     with scopes_disabled():
-        from referrals.models import ReferringOffice
-
         assert not ReferringOffice.objects.filter(name="Should Not Exist").exists()
     # Another key of the same practice, and another practice's key, have their own counts.
     assert quiet.get("/api/v1/offices/").status_code == 200
@@ -240,8 +237,6 @@ def test_the_schema_tells_integrators_about_the_limit(client):
 
 
 def test_the_api_counts_calls_in_a_sliding_window(limits, practice):
-    import time_machine
-
     limits(api="2/m")
     busy = client_with(key_for(practice))
     with time_machine.travel(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC), tick=False) as clock:
