@@ -6,6 +6,7 @@ filesystem Celery broker and emails written as files, all under ``var/``. Produc
 Every variable is documented in the README.
 """
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -183,9 +184,7 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link works once, within the hour
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
-# Failed logins are counted by django-axes (per account and per address, one message);
-# allauth's own counter of them would answer the same thing in other words.
-ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# allauth's rate limits (ACCOUNT_RATE_LIMITS) are set from RATE_LIMITS, below the cache.
 MFA_ADAPTER = "practices.mfa.MFAAdapter"
 # Security keys and passkeys (WebAuthn) as a second factor, besides the authenticator app.
 # allauth's WebAuthn pages load their scripts from static files (no inline script).
@@ -258,7 +257,14 @@ STORAGES = {
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            # Redis down reads as an empty cache, not an error: the limits let requests
+            # through instead of failing every page that counts (config/cache.py).
+            "BACKEND": "config.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis host that does not answer must not hold a request for long.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
     }
 else:
     CACHES = {
@@ -275,6 +281,64 @@ RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
 # allauth's own rate limits (password reset requests, logins per minute) read the same header.
 if RATELIMIT_IP_META_KEY and RATELIMIT_IP_META_KEY.startswith("HTTP_"):
     ALLAUTH_TRUSTED_CLIENT_IP_HEADER = RATELIMIT_IP_META_KEY[5:].replace("_", "-")
+
+# --- Rate limits (issue 10, LIMITS part; docs/security.md "Rate limits") ------------------
+# Every door a stranger can knock on, in one table. A rate is "COUNT/PERIOD", PERIOD being
+# s, m, h or d with an optional number ("5/10m": five per ten minutes). Each can be changed
+# with its environment variable RATE_LIMIT_<NAME> (e.g. RATE_LIMIT_API=1200/m); an empty
+# value switches that limit off. The counts live in the cache above (Redis in production), so
+# every web process shares them. Over a limit the answer is 429 with Retry-After and a
+# message: a page for a browser, JSON for the API. Wrong passwords are not counted here:
+# django-axes locks the account or the address (LOGIN_FAILURES_* above).
+_RATE_LIMIT_DEFAULTS = {
+    # Login form posts per client address (allauth's "login", right or wrong password).
+    "login": "30/m",
+    # Password-reset requests per client address, and per typed email (each may send a mail).
+    "password_reset": "10/h",
+    "password_reset_per_email": "3/h",
+    # The page a reset link opens (set a new password) per client address: guessing links.
+    "password_reset_link": "20/m",
+    # Second-factor codes (TOTP, recovery codes) tried per account at the login's second
+    # step: only someone who has the password gets there, and django-axes does not count it.
+    "two_factor": "5/5m",
+    # The public referral form: submissions (POSTs) per client address.
+    "online_referral": "5/10m",
+    # The GP status page and its letter PDFs, per client address (unknown tokens count too).
+    "status_page": "60/10m",
+    # The REST API per API key (a practice may have several keys: each has its own count).
+    "api": "600/m",
+    # The API's public pages (schema, docs) and calls with an unknown key, per address.
+    "api_public": "60/m",
+}
+RATE_LIMITS = {
+    name: env.str(f"RATE_LIMIT_{name.upper()}", default=rate) or None
+    for name, rate in _RATE_LIMIT_DEFAULTS.items()
+}
+for _name, _rate in RATE_LIMITS.items():
+    # Refused at start-up, not at the first request that counts.
+    if _rate and not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", _rate):
+        raise ImproperlyConfigured(
+            f"RATE_LIMIT_{_name.upper()} must be COUNT/PERIOD, e.g. 600/m or 5/10m, not {_rate!r}"
+        )
+
+
+def _allauth_rate(*parts: tuple[str, str]) -> str | None:
+    # allauth writes "COUNT/PERIOD/PER" with PER "ip" or "key", rates joined by commas.
+    rates = [f"{RATE_LIMITS[name]}/{per}" for name, per in parts if RATE_LIMITS[name]]
+    return ",".join(rates) or None
+
+
+# allauth enforces the account limits itself (and answers with the 429.html template, via
+# config.urls.handler429, which adds Retry-After).
+ACCOUNT_RATE_LIMITS = {
+    # allauth counts failed logins and wrong second-factor codes under "login_failed". Failed
+    # passwords are django-axes' (one counter, one message): our adapter leaves them out
+    # (AccountAdapter.pre_authenticate), so this limits the second factor only.
+    "login_failed": _allauth_rate(("two_factor", "key")),
+    "login": _allauth_rate(("login", "ip")),
+    "reset_password": _allauth_rate(("password_reset", "ip"), ("password_reset_per_email", "key")),
+    "reset_password_from_key": _allauth_rate(("password_reset_link", "ip")),
+}
 
 # Email: SMTP (or any backend) from EMAIL_URL; unset writes each email as a file.
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -323,6 +387,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
+# The API's rate limit per key (RATE_LIMITS["api"], LIMITS part of issue 10).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["referrals.api.throttling.ApiKeyRateThrottle"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS Referrals API",
     "DESCRIPTION": "Referrals, milestones and referrer health for PMS integrations.",

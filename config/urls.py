@@ -19,3 +19,7 @@ urlpatterns = [
     path("", include("communications.urls")),
     path("", include("portability.urls")),
 ]
+
+# allauth answers its own rate limits (login, password reset) with this view, when the
+# URLconf names one: our 429 page with a Retry-After header (practices/rate_limits.py).
+handler429 = "practices.rate_limits.handler429"

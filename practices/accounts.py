@@ -22,8 +22,22 @@ from .lockout import lockout_message
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        # allauth's counter of failed logins counts only wrong second-factor codes here
+        # (RATE_LIMITS["two_factor"]), so say so.
+        "too_many_login_attempts": "Too many wrong codes for this account. Wait a few "
+        "minutes, then try again.",
+    }
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
+        """Wrong passwords are counted by django-axes (per account and per address, one
+        message: practices/lockout.py), not a second time by allauth, whose
+        "login_failed" limit is left to the second step: wrong two-factor codes, which
+        axes never sees (RATE_LIMITS["two_factor"])."""
 
     def get_password_change_redirect_url(self, request: HttpRequest) -> str:
         return reverse("home")

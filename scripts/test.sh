@@ -20,6 +20,8 @@ command -v redis-server >/dev/null || { echo "==> installing redis-server"; apt_
 CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/lib/chromium/chromium}
 [ -x "$CHROMIUM_PATH" ] || { echo "==> installing chromium"; apt_install chromium; }
 command -v pdftoppm >/dev/null || apt_install poppler-utils
+# A real spreadsheet opens every CSV download in tests/security/test_csv_formulas.py.
+command -v soffice >/dev/null || { echo "==> installing LibreOffice Calc"; apt_install libreoffice-calc-nogui; }
 export CHROMIUM_PATH
 
 start_services "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -32,6 +32,19 @@ def _no_login_rate_limit(settings):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": None}
 
 
+@pytest.fixture(autouse=True)
+def _no_api_or_status_page_rate_limit(settings):
+    # The same for the API (one key makes thousands of calls in the route matrix and the
+    # fuzzer) and the GP status page: their limits are switched back on, small, in
+    # tests/security/test_rate_limits.py.
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "api": None,
+        "api_public": None,
+        "status_page": None,
+    }
+
+
 def totp_code(secret: str = TEST_TOTP_SECRET) -> str:
     """The code an authenticator app holding ``secret`` shows now (allauth's functions)."""
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value

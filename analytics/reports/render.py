@@ -2,8 +2,6 @@
 practice's letterhead, with the generated-on date and page numbers)."""
 
 import base64
-import csv
-import io
 import logging
 import mimetypes
 from decimal import Decimal
@@ -15,7 +13,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from practices.csv_export import safe_cell
+from practices.csv_export import csv_response as shared_csv_response
 from practices.models import Practice, settings_for
 
 log = logging.getLogger(__name__)
@@ -23,34 +21,20 @@ log = logging.getLogger(__name__)
 PRINT_CSS = "css/reports-print.css"
 
 
-def csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
+def _rounded(value):
+    # Money to the cent, rates and averages to one decimal: still numbers, so the shared
+    # writer writes them as numbers (never prefixed, negative ones included).
     if isinstance(value, Decimal):
-        return f"{value.quantize(Decimal('0.01')):f}"
+        return value.quantize(Decimal("0.01"))
     if isinstance(value, float):
-        return f"{value:.1f}"
-    if isinstance(value, int):
-        return str(value)
-    # An office named "=HYPERLINK(...)" must stay text when the CSV is opened.
-    return safe_cell(value)
-
-
-def csv_bytes(header: list[str], lines: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for line in lines:
-        writer.writerow([csv_cell(v) for v in line])
-    return buffer.getvalue().encode("utf-8")
+        return round(value, 1)
+    return value
 
 
 def csv_response(filename: str, header: list[str], lines: list[list]) -> HttpResponse:
-    response = HttpResponse(csv_bytes(header, lines), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    """A report as CSV, through the product's one CSV writer (``practices.csv_export``):
+    an office named "=HYPERLINK(...)" stays text when the file is opened."""
+    return shared_csv_response(filename, header, ([_rounded(v) for v in line] for line in lines))
 
 
 # --- PDF -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from practices.audit import ActorKind, AuditAction, record
 from practices.models import settings_for
+from practices.rate_limits import hit, too_many_requests
 from practices.scoping import practice_scope
 from referrals.models import Referral
 
@@ -35,6 +36,25 @@ def _private(response: HttpResponse) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _limited(request) -> HttpResponse | None:
+    """Over the limit of its address (RATE_LIMITS["status_page"]), the page and its PDFs
+    answer 429 before the token is even looked up: guessing tokens costs a stranger time,
+    and an unknown token counts like a good one."""
+    wait = hit(request, "status_page")
+    if wait is None:
+        return None
+    return _private(
+        too_many_requests(
+            request,
+            retry_after=wait,
+            context={
+                "reason": "This secure status page was opened too many times from your "
+                "network in a short time."
+            },
+        )
+    )
 
 
 def _live_link(token: str):
@@ -61,6 +81,8 @@ def patient_label(patient, phi: str) -> str:
 
 @require_GET
 def status_page(request, token: str):
+    if limited := _limited(request):
+        return limited
     link = _live_link(token)
     practice = link.practice
     with practice_scope(practice), timezone.override(practice.time_zone):
@@ -114,6 +136,8 @@ def status_page(request, token: str):
 
 @require_GET
 def status_letter_pdf(request, token: str, letter_id: int):
+    if limited := _limited(request):
+        return limited
     link = _live_link(token)
     practice = link.practice
     with practice_scope(practice), timezone.override(practice.time_zone):

@@ -9,6 +9,9 @@ from rest_framework import authentication, exceptions
 
 from practices.api_keys import active_key_for, note_key_used
 from practices.models import ApiKey
+from practices.rate_limits import client_key
+
+from .throttling import ApiKeyRateThrottle
 
 
 class ApiKeyClient:
@@ -47,6 +50,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The API key has invalid characters.") from exc
         api_key = active_key_for(raw_key)
         if api_key is None:
+            # Someone trying keys: counted per address, like the API's public pages
+            # (authentication fails before DRF's throttles would run).
+            ApiKeyRateThrottle().count(request, "api_public", client_key(request))
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         note_key_used(api_key)
         return ApiKeyClient(api_key), api_key

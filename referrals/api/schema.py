@@ -27,6 +27,14 @@ class ApiAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code)
 
+        add(
+            "429",
+            OpenApiResponse(
+                ErrorSerializer,
+                description="Too many calls with this key (its rate limit): wait the "
+                "seconds the `Retry-After` header gives.",
+            ),
+        )
         writes = self.method in ("POST", "PUT", "PATCH")
         if writes or self._is_list_view():
             add("400", VALIDATION_ERROR)

@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_ratelimit.core import is_ratelimited
 
 from practices.access import Action
 from practices.audit import AuditAction, record
 from practices.models import Practice
 from practices.permissions import practice_required
+from practices.rate_limits import hit, too_many_requests
 from practices.scoping import practice_scope
 
 from .. import online_intake
@@ -26,10 +26,6 @@ from ..uploads import MAX_ATTACHMENTS
 
 logger = logging.getLogger(__name__)
 
-# Per client address, every POST counts (a bot's and a mistaken one too): a GP office sends
-# a handful a day, a script hundreds a minute.
-SUBMISSION_RATE = "5/10m"
-RATE_WINDOW_MINUTES = 10
 # Every member of the practice may work the inbox (Action.ONLINE_INBOX): in a small practice
 # anyone answers it.
 THANKS_SESSION_KEY = "online_referral_thanks"
@@ -45,23 +41,16 @@ def public_form(request, practice_slug):
     with practice_scope(practice), timezone.override(practice.time_zone):
         if request.method != "POST":
             form = OnlineReferralForm()
-        elif is_ratelimited(
-            request,
-            group="online-referral",
-            key="ip",
-            rate=SUBMISSION_RATE,
-            method="POST",
-            increment=True,
-        ):
+        # Per client address every POST counts (a bot's and a mistaken one too): a GP
+        # office sends a handful a day, a script hundreds a minute (RATE_LIMITS).
+        elif (wait := hit(request, "online_referral")) is not None:
             logger.warning("online referral rate limit hit practice=%s", practice.pk)
-            response = render(
+            return too_many_requests(
                 request,
-                "referrals/online/rate_limited.html",
-                {"practice": practice, "minutes": RATE_WINDOW_MINUTES},
-                status=429,
+                retry_after=wait,
+                template="referrals/online/rate_limited.html",
+                context={"practice": practice},
             )
-            response["Retry-After"] = str(RATE_WINDOW_MINUTES * 60)
-            return response
         else:
             form = OnlineReferralForm(request.POST, request.FILES)
             if form.is_bot:
