@@ -138,10 +138,13 @@ def test_patient_data_matches_an_existing_chart_number(api, practice, office, pr
         assert Patient.objects.count() == 1
 
 
-def test_chart_number_of_a_different_person_is_refused(api, practice, office, provider):
+def test_chart_number_of_a_different_person_is_a_409_naming_the_field(
+    api, practice, office, provider
+):
     PatientFactory(practice=practice, last_name="Other", chart_number="C-9001")
     response = api.post("/api/v1/referrals/", referral_payload(office, provider), format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
     assert "chart_number" in response.json()["patient_data"]
     with practice_scope(practice):
         assert Referral.objects.count() == 0
@@ -181,19 +184,23 @@ def test_patient_or_patient_data_is_required(api, office, provider):
     assert "patient" in response.json()
 
 
-def test_another_practices_office_cannot_be_named(api, other_practice, office, provider):
+def test_another_practices_office_is_a_404_naming_the_field(api, other_practice, office, provider):
     theirs = OfficeFactory(practice=other_practice)
     payload = referral_payload(office, provider, referring_office=theirs.pk)
     response = api.post("/api/v1/referrals/", payload, format="json")
-    assert response.status_code == 400
-    assert "referring_office" in response.json()
+    # As for an id in the path: another practice's id is simply not there.
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert response.json()["referring_office"] == [
+        f'Invalid pk "{theirs.pk}" - object does not exist.'
+    ]
 
 
-def test_doctor_of_another_office_is_refused(api, practice, office):
+def test_doctor_of_another_office_is_a_409(api, practice, office):
     elsewhere = ProviderFactory(practice=practice, office=OfficeFactory(practice=practice))
     payload = referral_payload(office, elsewhere)
     response = api.post("/api/v1/referrals/", payload, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["referring_provider"] == [
         "This doctor does not work at the chosen office."
     ]
@@ -241,6 +248,23 @@ def test_step_missing_its_details_is_a_400_naming_the_field(api, practice):
     unknown = post_event(api, referral.pk, "teleported")
     assert unknown.status_code == 400
     assert "kind" in unknown.json()
+    with practice_scope(practice):
+        assert MilestoneEvent.objects.filter(referral=referral).count() == 1
+
+
+def test_step_dated_before_the_referral_is_a_409_naming_the_field(api, practice):
+    referral = intake(practice, received_on=dt.date(2025, 3, 3))
+    response = api.post(
+        f"/api/v1/referrals/{referral.pk}/events/",
+        {"kind": "consult_completed", "occurred_at": "2025-02-01T10:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "A step cannot happen before the referral was received.",
+        "code": "conflict",
+        "occurred_at": ["A step cannot happen before the referral was received."],
+    }
     with practice_scope(practice):
         assert MilestoneEvent.objects.filter(referral=referral).count() == 1
 

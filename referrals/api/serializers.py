@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -39,12 +39,21 @@ def _not_in_future(value: dt.date, what: str) -> dt.date:
     return value
 
 
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL refused the write for (psycopg's diagnostics)."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
 class UniqueInPracticeMixin:
-    # Checks a per-practice unique field (external_id, chart_number) before the database
-    # constraint would fail with an error the client cannot read. (A comment: the schema
-    # would show a docstring as the description of every serializer using it.)
+    # A per-practice unique field (external_id, chart_number): a taken value is a 409 naming
+    # the field (referrals/api/base.py maps the "unique" code). Checked before the write for
+    # a readable error among the others; and caught at the write, because two requests at
+    # once both pass the check and only the database's constraint sees them both. (A comment:
+    # the schema would show a docstring as the description of every serializer using it.)
 
     unique_in_practice: tuple[str, str] = ("", "")
+    unique_constraint = ""
 
     def _check_unique(self, value: str) -> str:
         field, message = self.unique_in_practice
@@ -53,12 +62,24 @@ class UniqueInPracticeMixin:
             if self.instance is not None:
                 taken = taken.exclude(pk=self.instance.pk)
             if taken.exists():
-                raise serializers.ValidationError(message)
+                raise serializers.ValidationError(message, code="unique")
         return value
+
+    def save(self, **kwargs):
+        field, message = self.unique_in_practice
+        try:
+            # A savepoint: the refused INSERT or UPDATE leaves nothing behind.
+            with transaction.atomic():
+                return super().save(**kwargs)
+        except IntegrityError as error:
+            if violated_constraint(error) != self.unique_constraint:
+                raise
+            raise serializers.ValidationError({field: [message]}, code="unique") from error
 
 
 class OfficeSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
     unique_in_practice = ("external_id", "Another office already has this PMS id.")
+    unique_constraint = "office_unique_external_id"
 
     class Meta:
         model = ReferringOffice
@@ -106,6 +127,7 @@ class ProviderSerializer(serializers.ModelSerializer):
 
 class PatientSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
     unique_in_practice = ("chart_number", "Another patient already has this chart number.")
+    unique_constraint = "patient_unique_chart_number"
 
     class Meta:
         model = Patient
@@ -160,28 +182,44 @@ def match_or_create_patient(practice, data: dict) -> Patient:
     """The patient named by ``data`` (by chart number), or a new one. Runs in the
     practice scope, inside the referral's transaction."""
     chart_number = data.get("chart_number", "")
-    if chart_number:
-        existing = Patient.objects.filter(chart_number=chart_number).first()
-        if existing is not None:
-            same_person = (
-                existing.last_name.casefold() == data["last_name"].casefold()
-                # Unknown on an imported patient: the last name decides, as on import.
-                and existing.date_of_birth in (None, data["date_of_birth"])
-            )
-            if not same_person:
-                # Never attach a case to the wrong person's chart.
-                raise serializers.ValidationError(
-                    {
-                        "patient_data": {
-                            "chart_number": [
-                                "A patient with this chart number has a different last "
-                                "name or date of birth."
-                            ]
-                        }
-                    }
-                )
-            return existing
-    return Patient.objects.create(practice=practice, **data)
+    if not chart_number:
+        return Patient.objects.create(practice=practice, **data)
+    existing = Patient.objects.filter(chart_number=chart_number).first()
+    if existing is not None:
+        return _same_person_or_refuse(existing, data)
+    try:
+        with transaction.atomic():  # a savepoint: the referral's transaction goes on
+            return Patient.objects.create(practice=practice, **data)
+    except IntegrityError as error:
+        if violated_constraint(error) != "patient_unique_chart_number":
+            raise
+    # Another request created this chart between our look and our write (two intakes of
+    # one patient at once). Its row is committed now (the unique index waited for it), so
+    # match it as if it had been there first.
+    return _same_person_or_refuse(Patient.objects.get(chart_number=chart_number), data)
+
+
+def _same_person_or_refuse(existing: Patient, data: dict) -> Patient:
+    same_person = (
+        existing.last_name.casefold() == data["last_name"].casefold()
+        # Unknown on an imported patient: the last name decides, as on import.
+        and existing.date_of_birth in (None, data["date_of_birth"])
+    )
+    if not same_person:
+        # Never attach a case to the wrong person's chart. A conflict with a stored
+        # patient (409), not a malformed request.
+        raise serializers.ValidationError(
+            {
+                "patient_data": {
+                    "chart_number": [
+                        "A patient with this chart number has a different last "
+                        "name or date of birth."
+                    ]
+                }
+            },
+            code="conflict",
+        )
+    return existing
 
 
 class ReferralSerializer(serializers.ModelSerializer):
