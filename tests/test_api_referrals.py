@@ -350,6 +350,15 @@ def test_list_is_paginated_by_fifty_with_a_capped_page_size(
     assert api.get("/api/v1/referrals/", {"page": 9}).status_code == 404
 
 
+def test_updated_since_takes_any_iso_offset_and_the_calendars_ends(api, practice):
+    intake(practice, received_on=dt.date(2025, 3, 3))
+    url = "/api/v1/referrals/"
+    # PostgreSQL alone refuses an offset beyond 15:59 (this was a 500).
+    assert api.get(url, {"updated_since": "2025-03-01T10:00:00-20:40"}).json()["count"] == 1
+    assert api.get(url, {"updated_since": "0001-01-01T00:00:00+05:00"}).json()["count"] == 1
+    assert api.get(url, {"updated_since": "9999-12-31T23:00:00-05:00"}).json()["count"] == 0
+
+
 def test_out_of_range_ids_in_filters_are_a_400(api):
     response = api.get("/api/v1/referrals/", {"patient": "99999999999999999999999", "office": -5})
     assert response.status_code == 400

@@ -82,6 +82,8 @@ class ApiAutoSchema(AutoSchema):
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; the API refuses it (400)
 NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"  # DRF trims spaces before "may not be blank"
+# Year 1 or 9999 with a UTC offset falls off Python's calendar once converted (a 400).
+INNER_YEARS = r"^(?!0001-|9999-)"
 MONTH = "(?:0[1-9]|1[0-2])"
 DAY = "(?:0[1-9]|[12][0-9]|3[01])"
 
@@ -130,6 +132,8 @@ def _strings(schema, requests_only_of=None):
 
 def _forbid_nul_and_blank(schema: dict) -> None:
     for string in _strings(schema):
+        if string.get("format") == "date-time" and "pattern" not in string:
+            string["pattern"] = INNER_YEARS
         if "format" in string or "enum" in string or "pattern" in string:
             continue
         string["pattern"] = NOT_BLANK if string.get("minLength", 0) >= 1 else NO_NUL
