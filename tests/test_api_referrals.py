@@ -269,6 +269,17 @@ def test_step_dated_before_the_referral_is_a_409_naming_the_field(api, practice)
         assert MilestoneEvent.objects.filter(referral=referral).count() == 1
 
 
+def test_times_before_standard_zones_are_valid_rfc_3339(api, practice):
+    # New York's offset before 1883 was local mean time, -04:56:02: not writable in RFC 3339.
+    practice.time_zone = "America/New_York"
+    practice.save(update_fields=["time_zone"])
+    referral = intake(practice, received_on=dt.date(1850, 8, 17))
+    events = api.get(f"/api/v1/referrals/{referral.pk}/events/").json()
+    assert events[0]["occurred_at"] == "1850-08-17T16:56:02Z"  # noon local mean time
+    created = api.get(f"/api/v1/referrals/{referral.pk}/").json()["created_at"]
+    assert created.endswith("-04:00")  # today's times keep the practice's zone
+
+
 def test_unknown_referral_is_a_json_404(api):
     response = api.get("/api/v1/referrals/999999/")
     assert response.status_code == 404

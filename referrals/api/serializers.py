@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -17,6 +17,25 @@ from referrals.models import (
     ReferringOffice,
     ReferringProvider,
 )
+
+
+class Rfc3339DateTimeField(serializers.DateTimeField):
+    # Before zones were standardised (1883 in the US) a zone's offset was local mean time,
+    # to the second (-04:56:02 in New York), which RFC 3339 cannot write: such a time is
+    # written in UTC. Every other time stays in the practice's zone.
+    def enforce_timezone(self, value):
+        value = super().enforce_timezone(value)
+        offset = value.utcoffset()
+        if offset is not None and offset.total_seconds() % 60:
+            value = value.astimezone(dt.UTC)
+        return value
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: Rfc3339DateTimeField,
+    }
 
 
 class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
@@ -77,7 +96,7 @@ class UniqueInPracticeMixin:
             raise serializers.ValidationError({field: [message]}, code="unique") from error
 
 
-class OfficeSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
+class OfficeSerializer(UniqueInPracticeMixin, ApiModelSerializer):
     unique_in_practice = ("external_id", "Another office already has this PMS id.")
     unique_constraint = "office_unique_external_id"
 
@@ -106,7 +125,7 @@ class OfficeSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
         return self._check_unique(value)
 
 
-class ProviderSerializer(serializers.ModelSerializer):
+class ProviderSerializer(ApiModelSerializer):
     office = PracticeRelatedField(ReferringOffice)
 
     class Meta:
@@ -125,7 +144,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class PatientSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
+class PatientSerializer(UniqueInPracticeMixin, ApiModelSerializer):
     unique_in_practice = ("chart_number", "Another patient already has this chart number.")
     unique_constraint = "patient_unique_chart_number"
 
@@ -222,7 +241,7 @@ def _same_person_or_refuse(existing: Patient, data: dict) -> Patient:
     return existing
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(ApiModelSerializer):
     """A referral (case). Created through intake; its status moves only by events."""
 
     patient = PracticeRelatedField(
@@ -342,7 +361,7 @@ class MoneyFieldsMixin:
         return data
 
 
-class MilestoneEventSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
+class MilestoneEventSerializer(MoneyFieldsMixin, ApiModelSerializer):
     money_fields = ("production",)
     kind = serializers.ChoiceField(choices=MilestoneKind.choices, read_only=True)
 
