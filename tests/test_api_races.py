@@ -16,19 +16,18 @@ from practices.scoping import practice_scope
 from referrals.models import Patient, Referral, ReferringOffice
 
 from .api_support import client_with, key_for
-from .factories import OfficeFactory, ProviderFactory
+from .factories import OfficeFactory, PatientFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def at_the_same_moment(model, requests: list[Callable]) -> list:
-    """Run each request in its own thread and hold every INSERT of ``model`` until all of
+    """Run each request in its own thread and hold every save of ``model`` until all of
     them reach it: each has checked and found nothing, then all write at once."""
     barrier = threading.Barrier(len(requests), timeout=15)
 
     def hold(sender, instance, **kwargs):
-        if instance.pk is None:
-            barrier.wait()
+        barrier.wait()
 
     results: list = [None] * len(requests)
 
@@ -61,7 +60,7 @@ def statuses(responses) -> list:
 
 
 def loser(responses):
-    return next(r for r in responses if r.status_code != 201)
+    return next(r for r in responses if r.status_code >= 400)
 
 
 def test_two_patients_with_one_chart_number_at_once(practice):
@@ -94,6 +93,23 @@ def test_two_offices_with_one_pms_id_at_once(practice):
     assert loser(responses).json()["external_id"] == ["Another office already has this PMS id."]
     with practice_scope(practice):
         assert ReferringOffice.objects.filter(external_id="PMS-9").count() == 1
+
+
+def test_two_updates_to_one_chart_number_at_once(practice):
+    key = key_for(practice)
+    with practice_scope(practice):
+        patients = [PatientFactory(practice=practice) for _ in range(2)]
+    requests = [
+        lambda p=p: client_with(key).patch(
+            f"/api/v1/patients/{p.pk}/", {"chart_number": "C-99"}, format="json"
+        )
+        for p in patients
+    ]
+    responses = at_the_same_moment(Patient, requests)
+    assert statuses(responses) == [200, 409]
+    assert "chart_number" in loser(responses).json()
+    with practice_scope(practice):
+        assert Patient.objects.filter(chart_number="C-99").count() == 1
 
 
 def intake_payload(practice, last_name: str) -> dict:
