@@ -58,10 +58,14 @@ def _not_in_future(value: dt.date, what: str) -> dt.date:
     return value
 
 
-def violated_constraint(error: IntegrityError) -> str | None:
-    """The name of the constraint PostgreSQL refused the write for (psycopg's diagnostics)."""
+def violates_unique(error: IntegrityError, constraint: str, column: str) -> bool:
+    """Whether the write was refused by the unique ``constraint`` (on ``column``)."""
     diag = getattr(error.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
+    if diag is not None:  # PostgreSQL (psycopg) names the constraint
+        return diag.constraint_name == constraint
+    # SQLite (the embedded `make run` default) names the table's columns instead.
+    message = str(error)
+    return message.startswith("UNIQUE constraint failed") and f".{column}" in message
 
 
 class UniqueInPracticeMixin:
@@ -91,7 +95,7 @@ class UniqueInPracticeMixin:
             with transaction.atomic():
                 return super().save(**kwargs)
         except IntegrityError as error:
-            if violated_constraint(error) != self.unique_constraint:
+            if not violates_unique(error, self.unique_constraint, field):
                 raise
             raise serializers.ValidationError({field: [message]}, code="unique") from error
 
@@ -210,7 +214,7 @@ def match_or_create_patient(practice, data: dict) -> Patient:
         with transaction.atomic():  # a savepoint: the referral's transaction goes on
             return Patient.objects.create(practice=practice, **data)
     except IntegrityError as error:
-        if violated_constraint(error) != "patient_unique_chart_number":
+        if not violates_unique(error, "patient_unique_chart_number", "chart_number"):
             raise
     # Another request created this chart between our look and our write (two intakes of
     # one patient at once). Its row is committed now (the unique index waited for it), so
