@@ -407,6 +407,12 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": "referrals.choices.Status",
         "ReferrerStatusEnum": "analytics.choices.ReferrerStatus",
     },
+    # --- Issue 10, API part: the schema states what the API requires (rules that join
+    # fields, dates not in the future, no NUL) and links create -> read -> milestone.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "referrals.api.schema.require_what_the_api_requires",
+    ],
 }
 
 # --- The browser: what a page may load and run, and what it tells others -----------------

@@ -49,7 +49,7 @@ def validate_source(
     provider_required: bool = True,
 ) -> None:
     """The source of every referral is captured; a doctor source names office and doctor."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str | ValidationError] = {}
     if not source_type:
         errors["source_type"] = "Choose where this referral came from."
     elif source_type in OFFICE_SOURCES:
@@ -63,9 +63,12 @@ def validate_source(
             )
     for obj, field in ((office, "referring_office"), (provider, "referring_provider")):
         if obj is not None and obj.practice_id != practice.pk:
-            errors[field] = "Unknown for this practice."
+            errors[field] = ValidationError("Unknown for this practice.", code="does_not_exist")
     if office is not None and provider is not None and provider.office_id != office.pk:
-        errors["referring_provider"] = "This doctor does not work at the chosen office."
+        # The codes let the API tell a clash with stored rows (409) from bad input (400).
+        errors["referring_provider"] = ValidationError(
+            "This doctor does not work at the chosen office.", code="conflict"
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -179,7 +182,9 @@ def record_milestone(
     occurred_at = occurred_at or timezone.now()
     errors = {}
     if occurred_at.date() < referral.received_on - dt.timedelta(days=1):
-        errors["occurred_at"] = "A step cannot happen before the referral was received."
+        errors["occurred_at"] = ValidationError(
+            "A step cannot happen before the referral was received.", code="conflict"
+        )
     if (
         kind in (MilestoneKind.CONSULT_SCHEDULED, MilestoneKind.SURGERY_SCHEDULED)
         and not scheduled_for

@@ -73,6 +73,17 @@ def test_office_errors_name_the_fields(api, practice):
     assert errors["external_id"] == ["Another office already has this PMS id."]
 
 
+def test_a_taken_external_id_alone_is_a_409_naming_the_field(api, practice):
+    OfficeFactory(practice=practice, external_id="PMS-7")
+    response = api.post("/api/v1/offices/", {"name": "A", "external_id": "PMS-7"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Another office already has this PMS id.",
+        "code": "conflict",
+        "external_id": ["Another office already has this PMS id."],
+    }
+
+
 def test_external_id_may_repeat_across_practices(api, other_practice):
     OfficeFactory(practice=other_practice, external_id="PMS-7")
     response = api.post("/api/v1/offices/", {"name": "A", "external_id": "PMS-7"}, format="json")

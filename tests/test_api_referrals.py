@@ -138,10 +138,13 @@ def test_patient_data_matches_an_existing_chart_number(api, practice, office, pr
         assert Patient.objects.count() == 1
 
 
-def test_chart_number_of_a_different_person_is_refused(api, practice, office, provider):
+def test_chart_number_of_a_different_person_is_a_409_naming_the_field(
+    api, practice, office, provider
+):
     PatientFactory(practice=practice, last_name="Other", chart_number="C-9001")
     response = api.post("/api/v1/referrals/", referral_payload(office, provider), format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
     assert "chart_number" in response.json()["patient_data"]
     with practice_scope(practice):
         assert Referral.objects.count() == 0
@@ -181,19 +184,23 @@ def test_patient_or_patient_data_is_required(api, office, provider):
     assert "patient" in response.json()
 
 
-def test_another_practices_office_cannot_be_named(api, other_practice, office, provider):
+def test_another_practices_office_is_a_404_naming_the_field(api, other_practice, office, provider):
     theirs = OfficeFactory(practice=other_practice)
     payload = referral_payload(office, provider, referring_office=theirs.pk)
     response = api.post("/api/v1/referrals/", payload, format="json")
-    assert response.status_code == 400
-    assert "referring_office" in response.json()
+    # As for an id in the path: another practice's id is simply not there.
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert response.json()["referring_office"] == [
+        f'Invalid pk "{theirs.pk}" - object does not exist.'
+    ]
 
 
-def test_doctor_of_another_office_is_refused(api, practice, office):
+def test_doctor_of_another_office_is_a_409(api, practice, office):
     elsewhere = ProviderFactory(practice=practice, office=OfficeFactory(practice=practice))
     payload = referral_payload(office, elsewhere)
     response = api.post("/api/v1/referrals/", payload, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["referring_provider"] == [
         "This doctor does not work at the chosen office."
     ]
@@ -243,6 +250,34 @@ def test_step_missing_its_details_is_a_400_naming_the_field(api, practice):
     assert "kind" in unknown.json()
     with practice_scope(practice):
         assert MilestoneEvent.objects.filter(referral=referral).count() == 1
+
+
+def test_step_dated_before_the_referral_is_a_409_naming_the_field(api, practice):
+    referral = intake(practice, received_on=dt.date(2025, 3, 3))
+    response = api.post(
+        f"/api/v1/referrals/{referral.pk}/events/",
+        {"kind": "consult_completed", "occurred_at": "2025-02-01T10:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "A step cannot happen before the referral was received.",
+        "code": "conflict",
+        "occurred_at": ["A step cannot happen before the referral was received."],
+    }
+    with practice_scope(practice):
+        assert MilestoneEvent.objects.filter(referral=referral).count() == 1
+
+
+def test_times_before_standard_zones_are_valid_rfc_3339(api, practice):
+    # New York's offset before 1883 was local mean time, -04:56:02: not writable in RFC 3339.
+    practice.time_zone = "America/New_York"
+    practice.save(update_fields=["time_zone"])
+    referral = intake(practice, received_on=dt.date(1850, 8, 17))
+    events = api.get(f"/api/v1/referrals/{referral.pk}/events/").json()
+    assert events[0]["occurred_at"] == "1850-08-17T16:56:02Z"  # noon local mean time
+    created = api.get(f"/api/v1/referrals/{referral.pk}/").json()["created_at"]
+    assert created.endswith("-04:00")  # today's times keep the practice's zone
 
 
 def test_unknown_referral_is_a_json_404(api):
@@ -324,6 +359,15 @@ def test_list_is_paginated_by_fifty_with_a_capped_page_size(
     assert len(api.get("/api/v1/referrals/", {"page_size": 20}).json()["results"]) == 20
     assert len(api.get("/api/v1/referrals/", {"page_size": 5000}).json()["results"]) == 55
     assert api.get("/api/v1/referrals/", {"page": 9}).status_code == 404
+
+
+def test_updated_since_takes_any_iso_offset_and_the_calendars_ends(api, practice):
+    intake(practice, received_on=dt.date(2025, 3, 3))
+    url = "/api/v1/referrals/"
+    # PostgreSQL alone refuses an offset beyond 15:59 (this was a 500).
+    assert api.get(url, {"updated_since": "2025-03-01T10:00:00-20:40"}).json()["count"] == 1
+    assert api.get(url, {"updated_since": "0001-01-01T00:00:00+05:00"}).json()["count"] == 1
+    assert api.get(url, {"updated_since": "9999-12-31T23:00:00-05:00"}).json()["count"] == 0
 
 
 def test_out_of_range_ids_in_filters_are_a_400(api):

@@ -41,10 +41,54 @@ def api_not_found(request, *args, **kwargs):
     return JsonResponse({"detail": "Not found."}, status=404)
 
 
+# What an invalid request's error codes say about it: every error an id that is not one
+# of this practice's -> 404; every error a clash with a stored row (a taken chart number,
+# a doctor of another office) -> 409; anything else (or a mix) is malformed input -> 400.
+NOT_FOUND_CODES = frozenset({"does_not_exist"})
+CONFLICT_CODES = frozenset({"unique", "conflict"})
+
+
+def _leaves(codes):
+    if isinstance(codes, dict):
+        for value in codes.values():
+            yield from _leaves(value)
+    elif isinstance(codes, list):
+        for value in codes:
+            yield from _leaves(value)
+    else:
+        yield codes
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        return _first_message(next(iter(detail.values())))
+    if isinstance(detail, list):
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def _classified(exc: exceptions.ValidationError) -> Response | None:
+    """A 404 or 409 for a request that is well formed but names what is not there or
+    clashes with what is; None for a 400. The field errors stay in the body, with a
+    ``detail`` (the first message) and a ``code``, so the field is always named."""
+    if not isinstance(exc.detail, dict):
+        return None
+    codes = set(_leaves(exc.get_codes()))
+    if not codes or not codes <= NOT_FOUND_CODES | CONFLICT_CODES:
+        return None
+    if codes & NOT_FOUND_CODES:
+        code, status_code = "not_found", status.HTTP_404_NOT_FOUND
+    else:
+        code, status_code = "conflict", status.HTTP_409_CONFLICT
+    body = {"detail": _first_message(exc.detail), "code": code, **exc.detail}
+    return Response(body, status=status_code)
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, plus the domain's errors as JSON: a refused step is a 409 that
-    names the current status and the allowed steps; a service's ValidationError is a
-    400 keyed by field, like a serializer's."""
+    names the current status and the allowed steps; a service's ValidationError is
+    keyed by field, like a serializer's; an unknown id in the body is a 404 and a clash
+    with a stored row a 409, both naming the field (see _classified)."""
     if isinstance(exc, IllegalTransition):
         return Response(
             {
@@ -58,6 +102,10 @@ def api_exception_handler(exc, context):
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, exceptions.ValidationError):
+        classified = _classified(exc)
+        if classified is not None:
+            return classified
     return exception_handler(exc, context)
 
 

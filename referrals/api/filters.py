@@ -1,8 +1,11 @@
 """Query filters of the list endpoints. Every list is already limited to the key's
 practice by the scope; these only narrow it further."""
 
+import datetime as dt
+
 import django_filters as filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
 from referrals.choices import CaseType, SourceType, Status
@@ -28,6 +31,26 @@ def id_filter(field_name: str, help_text: str) -> IdFilter:
     return extend_schema_field(schema)(IdFilter(field_name=field_name, help_text=help_text))
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    # PostgreSQL refuses a UTC offset beyond 15:59 that ISO 8601 allows (up to 23:59), and
+    # year 1 or 9999 with an offset falls off the calendar in UTC. Compare in UTC; a time
+    # off either end of the calendar is the calendar's first or last moment (everything,
+    # or nothing, changed since), not an error.
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            edge = dt.datetime.min if value.year == dt.MINYEAR else dt.datetime.max
+            return edge.replace(tzinfo=dt.UTC)
+
+
+class UpdatedSinceFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 UPDATED_SINCE_HELP = (
     "Only rows changed at or after this time (ISO 8601), for incremental sync; "
     "combine with ordering=updated_at."
@@ -39,7 +62,7 @@ class OfficeFilter(filters.FilterSet):
     zip = filters.CharFilter(field_name="zip_code", help_text="ZIP code, exactly.")
     external_id = filters.CharFilter(help_text="The PMS id, exactly.")
     archived = filters.BooleanFilter(field_name="is_archived")
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
     )
     ordering = filters.OrderingFilter(fields=["name", "updated_at", "id"])
@@ -52,7 +75,7 @@ class OfficeFilter(filters.FilterSet):
 class ProviderFilter(filters.FilterSet):
     office = id_filter("office_id", "An office id.")
     archived = filters.BooleanFilter(field_name="is_archived")
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
     )
     ordering = filters.OrderingFilter(fields=["last_name", "updated_at", "id"])
@@ -64,7 +87,7 @@ class ProviderFilter(filters.FilterSet):
 
 class PatientFilter(filters.FilterSet):
     chart_number = filters.CharFilter(help_text="The PMS chart number, exactly.")
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
     )
     ordering = filters.OrderingFilter(fields=["last_name", "updated_at", "id"])
@@ -89,7 +112,7 @@ class ReferralFilter(filters.FilterSet):
     )
     case_type = filters.ChoiceFilter(choices=CaseType.choices)
     source_type = filters.ChoiceFilter(choices=SourceType.choices)
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UpdatedSinceFilter(
         field_name="updated_at", lookup_expr="gte", help_text=UPDATED_SINCE_HELP
     )
     ordering = filters.OrderingFilter(fields=["received_on", "updated_at", "id"])

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -17,6 +17,25 @@ from referrals.models import (
     ReferringOffice,
     ReferringProvider,
 )
+
+
+class Rfc3339DateTimeField(serializers.DateTimeField):
+    # Before zones were standardised (1883 in the US) a zone's offset was local mean time,
+    # to the second (-04:56:02 in New York), which RFC 3339 cannot write: such a time is
+    # written in UTC. Every other time stays in the practice's zone.
+    def enforce_timezone(self, value):
+        value = super().enforce_timezone(value)
+        offset = value.utcoffset()
+        if offset is not None and offset.total_seconds() % 60:
+            value = value.astimezone(dt.UTC)
+        return value
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: Rfc3339DateTimeField,
+    }
 
 
 class PracticeRelatedField(serializers.PrimaryKeyRelatedField):
@@ -39,12 +58,25 @@ def _not_in_future(value: dt.date, what: str) -> dt.date:
     return value
 
 
+def violates_unique(error: IntegrityError, constraint: str, column: str) -> bool:
+    """Whether the write was refused by the unique ``constraint`` (on ``column``)."""
+    diag = getattr(error.__cause__, "diag", None)
+    if diag is not None:  # PostgreSQL (psycopg) names the constraint
+        return diag.constraint_name == constraint
+    # SQLite (the embedded `make run` default) names the table's columns instead.
+    message = str(error)
+    return message.startswith("UNIQUE constraint failed") and f".{column}" in message
+
+
 class UniqueInPracticeMixin:
-    # Checks a per-practice unique field (external_id, chart_number) before the database
-    # constraint would fail with an error the client cannot read. (A comment: the schema
-    # would show a docstring as the description of every serializer using it.)
+    # A per-practice unique field (external_id, chart_number): a taken value is a 409 naming
+    # the field (referrals/api/base.py maps the "unique" code). Checked before the write for
+    # a readable error among the others; and caught at the write, because two requests at
+    # once both pass the check and only the database's constraint sees them both. (A comment:
+    # the schema would show a docstring as the description of every serializer using it.)
 
     unique_in_practice: tuple[str, str] = ("", "")
+    unique_constraint = ""
 
     def _check_unique(self, value: str) -> str:
         field, message = self.unique_in_practice
@@ -53,12 +85,24 @@ class UniqueInPracticeMixin:
             if self.instance is not None:
                 taken = taken.exclude(pk=self.instance.pk)
             if taken.exists():
-                raise serializers.ValidationError(message)
+                raise serializers.ValidationError(message, code="unique")
         return value
 
+    def save(self, **kwargs):
+        field, message = self.unique_in_practice
+        try:
+            # A savepoint: the refused INSERT or UPDATE leaves nothing behind.
+            with transaction.atomic():
+                return super().save(**kwargs)
+        except IntegrityError as error:
+            if not violates_unique(error, self.unique_constraint, field):
+                raise
+            raise serializers.ValidationError({field: [message]}, code="unique") from error
 
-class OfficeSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
+
+class OfficeSerializer(UniqueInPracticeMixin, ApiModelSerializer):
     unique_in_practice = ("external_id", "Another office already has this PMS id.")
+    unique_constraint = "office_unique_external_id"
 
     class Meta:
         model = ReferringOffice
@@ -85,7 +129,7 @@ class OfficeSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
         return self._check_unique(value)
 
 
-class ProviderSerializer(serializers.ModelSerializer):
+class ProviderSerializer(ApiModelSerializer):
     office = PracticeRelatedField(ReferringOffice)
 
     class Meta:
@@ -104,8 +148,9 @@ class ProviderSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class PatientSerializer(UniqueInPracticeMixin, serializers.ModelSerializer):
+class PatientSerializer(UniqueInPracticeMixin, ApiModelSerializer):
     unique_in_practice = ("chart_number", "Another patient already has this chart number.")
+    unique_constraint = "patient_unique_chart_number"
 
     class Meta:
         model = Patient
@@ -160,31 +205,47 @@ def match_or_create_patient(practice, data: dict) -> Patient:
     """The patient named by ``data`` (by chart number), or a new one. Runs in the
     practice scope, inside the referral's transaction."""
     chart_number = data.get("chart_number", "")
-    if chart_number:
-        existing = Patient.objects.filter(chart_number=chart_number).first()
-        if existing is not None:
-            same_person = (
-                existing.last_name.casefold() == data["last_name"].casefold()
-                # Unknown on an imported patient: the last name decides, as on import.
-                and existing.date_of_birth in (None, data["date_of_birth"])
-            )
-            if not same_person:
-                # Never attach a case to the wrong person's chart.
-                raise serializers.ValidationError(
-                    {
-                        "patient_data": {
-                            "chart_number": [
-                                "A patient with this chart number has a different last "
-                                "name or date of birth."
-                            ]
-                        }
-                    }
-                )
-            return existing
-    return Patient.objects.create(practice=practice, **data)
+    if not chart_number:
+        return Patient.objects.create(practice=practice, **data)
+    existing = Patient.objects.filter(chart_number=chart_number).first()
+    if existing is not None:
+        return _same_person_or_refuse(existing, data)
+    try:
+        with transaction.atomic():  # a savepoint: the referral's transaction goes on
+            return Patient.objects.create(practice=practice, **data)
+    except IntegrityError as error:
+        if not violates_unique(error, "patient_unique_chart_number", "chart_number"):
+            raise
+    # Another request created this chart between our look and our write (two intakes of
+    # one patient at once). Its row is committed now (the unique index waited for it), so
+    # match it as if it had been there first.
+    return _same_person_or_refuse(Patient.objects.get(chart_number=chart_number), data)
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+def _same_person_or_refuse(existing: Patient, data: dict) -> Patient:
+    same_person = (
+        existing.last_name.casefold() == data["last_name"].casefold()
+        # Unknown on an imported patient: the last name decides, as on import.
+        and existing.date_of_birth in (None, data["date_of_birth"])
+    )
+    if not same_person:
+        # Never attach a case to the wrong person's chart. A conflict with a stored
+        # patient (409), not a malformed request.
+        raise serializers.ValidationError(
+            {
+                "patient_data": {
+                    "chart_number": [
+                        "A patient with this chart number has a different last "
+                        "name or date of birth."
+                    ]
+                }
+            },
+            code="conflict",
+        )
+    return existing
+
+
+class ReferralSerializer(ApiModelSerializer):
     """A referral (case). Created through intake; its status moves only by events."""
 
     patient = PracticeRelatedField(
@@ -304,7 +365,7 @@ class MoneyFieldsMixin:
         return data
 
 
-class MilestoneEventSerializer(MoneyFieldsMixin, serializers.ModelSerializer):
+class MilestoneEventSerializer(MoneyFieldsMixin, ApiModelSerializer):
     money_fields = ("production",)
     kind = serializers.ChoiceField(choices=MilestoneKind.choices, read_only=True)
 

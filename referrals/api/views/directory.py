@@ -48,6 +48,7 @@ class OfficeViewSet(ListCreateRetrieveUpdateViewSet):
     within the practice."""
 
     required_actions = DIRECTORY_ACTIONS
+    conflict_description = 'Another office already has this external_id: `{"external_id": [...]}`.'
     # An empty placeholder that names the model for the schema; get_queryset is the real one.
     queryset = ReferringOffice.objects.none()
     serializer_class = OfficeSerializer

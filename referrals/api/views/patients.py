@@ -33,6 +33,9 @@ class PatientViewSet(AuditedApiMixin, ListCreateRetrieveUpdateViewSet):
     }
     queryset = Patient.objects.none()
     audit_object_type = "patient"
+    conflict_description = (
+        'Another patient already has this chart_number: `{"chart_number": [...]}`.'
+    )
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
 

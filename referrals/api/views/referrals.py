@@ -9,9 +9,8 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -25,24 +24,13 @@ from ...step_permissions import action_for_step
 from ..audit import AuditedApiMixin
 from ..base import PracticeApiMixin
 from ..filters import ReferralFilter
-from ..schema import VALIDATION_ERROR
+from ..schema import VALIDATION_ERROR, ConflictSerializer
 from ..serializers import (
     MilestoneEventSerializer,
     MilestoneInputSerializer,
     RecordedMilestoneSerializer,
     ReferralDetailSerializer,
     ReferralSerializer,
-)
-
-IllegalStepSerializer = inline_serializer(
-    "IllegalStep",
-    {
-        "detail": serializers.CharField(),
-        "code": serializers.CharField(),
-        "kind": serializers.CharField(),
-        "current_status": serializers.CharField(),
-        "allowed_next_steps": serializers.ListField(child=serializers.CharField()),
-    },
 )
 
 CREATE_EXAMPLE = OpenApiExample(
@@ -96,6 +84,10 @@ class ReferralViewSet(
     }
     queryset = Referral.objects.none()
     filterset_class = ReferralFilter
+    conflict_description = (
+        "The patient_data's chart number is another person's, or the referring doctor "
+        "works at another office; the field is named."
+    )
     audit_object_type = "referral"
 
     def get_queryset(self):
@@ -127,8 +119,11 @@ class ReferralViewSet(
             201: RecordedMilestoneSerializer,
             400: VALIDATION_ERROR,
             409: OpenApiResponse(
-                IllegalStepSerializer,
-                description="The step may not follow the referral's current status.",
+                ConflictSerializer,
+                description="The step may not follow the referral's current status "
+                "(`code` `illegal_transition`, with `current_status` and "
+                "`allowed_next_steps`), or it is dated before the referral was received "
+                "(`code` `conflict`, with `occurred_at`).",
             ),
         },
         examples=[
