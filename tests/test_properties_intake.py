@@ -1,0 +1,193 @@
+"""Property tests of the front-desk intake form (referrals/views/intake.py): whatever the
+front desk types, the answer is the form again with each error on its field and nothing
+stored, or the whole referral (patient, office, doctor, case, 'received' step) stored."""
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+from django_scopes import scopes_disabled
+from hypothesis import given
+from hypothesis import strategies as st
+
+from referrals.choices import CaseType, SourceType, Urgency
+from referrals.models import MilestoneEvent, Patient, Referral, ReferringOffice, ReferringProvider
+
+from .factories import OfficeFactory, PatientFactory, ProviderFactory
+from .property_support import (
+    AUDIT_TABLE,
+    changed_tables,
+    date_text,
+    rolled_back,
+    snapshot,
+    text_like,
+)
+
+URL = reverse("intake")
+DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%Y-%m-%d", "%m%d%Y")
+
+
+@pytest.fixture
+def world(client, practice, front_desk_user, other_practice):
+    """Our practice with a patient, an office and its doctor; another practice's patient
+    and office (their ids must be refused like any unknown id)."""
+    office = OfficeFactory(practice=practice, name="Maple Dental", zip_code="02139")
+    doctor = ProviderFactory(office=office, first_name="Alex", last_name="Moreno")
+    patient = PatientFactory(practice=practice, first_name="Jordan", last_name="Testcase")
+    foreign_patient = PatientFactory(practice=other_practice)
+    foreign_office = OfficeFactory(practice=other_practice)
+    client.force_login(front_desk_user)
+    return {
+        "client": client,
+        "patient": str(patient.pk),
+        "office": str(office.pk),
+        "doctor": str(doctor.pk),
+        "foreign_patient": str(foreign_patient.pk),
+        "foreign_office": str(foreign_office.pk),
+    }
+
+
+# Names as people have them: letters of any script, marks, apostrophes and hyphens.
+names = st.text(
+    st.characters(categories=("L", "M"), include_characters="'- "), min_size=1, max_size=30
+).filter(lambda s: s.strip())
+
+
+def _valid_posts(world):
+    """The three ways an intake is complete, with names and dates drawn at random."""
+    case = {
+        "case_type": st.sampled_from(CaseType.values),
+        "urgency": st.sampled_from(Urgency.values),
+        "reason": text_like("#17 and #32 impacted"),
+        "received_on": st.dates(min_value=dt.date(2015, 1, 1), max_value=dt.date(2024, 12, 31)).map(
+            lambda d: d.strftime("%m/%d/%Y")
+        ),
+        "then": st.sampled_from(["case", "new"]),
+    }
+    known_patient_and_office = st.fixed_dictionaries(
+        {
+            **case,
+            "patient": st.just(world["patient"]),
+            "source_type": st.sampled_from([SourceType.DOCTOR, SourceType.SPECIALIST]),
+            "referring_office": st.just(world["office"]),
+            "referring_provider": st.just(world["doctor"]),
+        }
+    )
+    new_everything = st.fixed_dictionaries(
+        {
+            **case,
+            "first_name": names,
+            "last_name": names,
+            "date_of_birth": st.dates(
+                min_value=dt.date(1920, 1, 1), max_value=dt.date(2020, 1, 1)
+            ).map(lambda d: d.strftime("%m/%d/%Y")),
+            "phone": st.sampled_from(["", "555-777-8888"]),
+            "chart_number": st.sampled_from(["", "C-2001"]),
+            "confirm_new_patient": st.just("on"),
+            "source_type": st.just(SourceType.DOCTOR),
+            "new_office_name": names,
+            "new_office_zip": st.just("02140"),
+            "new_office_phone": st.just("555-0199"),
+            "new_office_email": st.sampled_from(["", "front@birch.example"]),
+            "new_doctor_first_name": names,
+            "new_doctor_last_name": names,
+        }
+    )
+    self_referral = st.fixed_dictionaries(
+        {
+            **case,
+            "patient": st.just(world["patient"]),
+            "source_type": st.sampled_from(
+                [
+                    s
+                    for s in SourceType.values
+                    if s not in (SourceType.DOCTOR, SourceType.SPECIALIST)
+                ]
+            ),
+        }
+    )
+    return st.one_of(known_patient_and_office, new_everything, self_referral)
+
+
+def _odd_values(world):
+    """What may be typed (or forged) into each field instead."""
+    ids = st.sampled_from(
+        [world["patient"], world["foreign_patient"], world["office"], world["foreign_office"]]
+        + ["0", "-1", "99999999999999999999", "1.5", "new"]
+    )
+    return {
+        "patient": st.one_of(ids, text_like()),
+        "patient_q": text_like(),
+        "first_name": text_like(),
+        "last_name": text_like(),
+        "date_of_birth": date_text(DATE_FORMATS),
+        "phone": text_like(),
+        "chart_number": text_like(),
+        "confirm_new_patient": text_like("on"),
+        "source_type": text_like(*SourceType.values),
+        "referring_office": st.one_of(ids, text_like()),
+        "office_q": text_like(),
+        "referring_provider": st.one_of(ids, text_like("new", world["doctor"])),
+        "new_office_name": text_like("Maple Dental"),
+        "new_office_zip": text_like("02139"),
+        "new_office_phone": text_like(),
+        "new_office_email": text_like(
+            "x@y", "a@b.example", f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 63}.{'e' * 50}.example"
+        ),
+        "new_doctor_first_name": text_like(),
+        "new_doctor_last_name": text_like(),
+        "case_type": text_like(*CaseType.values),
+        "urgency": text_like(*Urgency.values),
+        "reason": text_like(),
+        "received_on": date_text(DATE_FORMATS),
+        "then": text_like(),
+    }
+
+
+def intake_posts(world):
+    """A complete intake with up to three fields typed wrong (or forged)."""
+    odd = _odd_values(world)
+    changes = st.lists(st.sampled_from(sorted(odd)), max_size=3, unique=True).flatmap(
+        lambda fields: st.fixed_dictionaries({f: odd[f] for f in fields})
+    )
+    return st.tuples(_valid_posts(world), changes).map(lambda pair: {**pair[0], **pair[1]})
+
+
+def _counts():
+    with scopes_disabled():
+        return {
+            m.__name__: m.objects.count()
+            for m in (Referral, Patient, ReferringOffice, ReferringProvider, MilestoneEvent)
+        }
+
+
+@pytest.mark.django_db
+def test_any_intake_post_stores_the_whole_referral_or_nothing(world):
+    outcomes = Counter()
+
+    @given(data=intake_posts(world))
+    def check(data):
+        with rolled_back():
+            before, counts = snapshot(exclude=(AUDIT_TABLE,)), _counts()
+            response = world["client"].post(URL, data)
+            assert response.status_code in (200, 302)
+            outcomes[response.status_code] += 1
+            after = _counts()
+            if response.status_code == 200:
+                form = response.context["form"]
+                assert form.errors, "the form came back without saying why"
+                # Every message sits on a field the page shows it next to.
+                assert set(form.errors) <= set(form.fields), form.errors
+                assert changed_tables(before, snapshot(exclude=(AUDIT_TABLE,))) == []
+            else:
+                assert after["Referral"] == counts["Referral"] + 1
+                # The 'received' step, and the case's own rows; nothing else of a half.
+                assert after["MilestoneEvent"] == counts["MilestoneEvent"] + 1
+                assert after["Patient"] - counts["Patient"] in (0, 1)
+                assert after["ReferringOffice"] - counts["ReferringOffice"] in (0, 1)
+                assert after["ReferringProvider"] - counts["ReferringProvider"] in (0, 1)
+
+    check()
+    # The examples reached both ends: saves and refusals.
+    assert outcomes[302] and outcomes[200], outcomes
