@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http.multipartparser import MultiPartParser
 from django.test import Client
 from django_scopes import scopes_disabled
 from hypothesis import given
@@ -67,9 +68,19 @@ def _upload(pair):
     return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
+def _a_browser_sends(name: str) -> bool:
+    """Whether a file of this name reaches the form at all: Django's upload parser drops a
+    file whose name is empty once folders and unprintable characters are taken out (no
+    file system names a file like that, so no browser sends one)."""
+    return bool(name.strip()) and MultiPartParser.sanitize_file_name(None, name) is not None
+
+
 upload = st.one_of(
     st.sampled_from(sorted(FILES)).map(lambda name: (name, FILES[name]())),
-    st.tuples(text_like("a.png", "../../etc/passwd", "C:\\x\\y.pdf"), st.binary(max_size=200)),
+    st.tuples(
+        text_like("a.png", "../../etc/passwd", "C:\\x\\y.pdf").filter(_a_browser_sends),
+        st.binary(max_size=200),
+    ),
 ).map(_upload)
 
 
@@ -119,7 +130,9 @@ def test_any_submission_is_stored_whole_or_not_at_all(practice, media):
             before, files_before = snapshot(), stored_files(media)
             sent = len(data.get("attachments", []))
             response = client.post(URL, data)
-            assert response.status_code in (200, 302)
+            # 400: Django refused the request itself (a file name of thousands of characters
+            # overflows the multipart header limit) before the view saw it.
+            assert response.status_code in (200, 302, 400)
             outcomes[response.status_code] += 1
             with scopes_disabled():
                 stored = list(OnlineReferral.objects.filter(practice=practice))
@@ -128,7 +141,7 @@ def test_any_submission_is_stored_whole_or_not_at_all(practice, media):
                 form = response.context["form"]
                 assert form.errors, "the form came back without saying why"
                 assert set(form.errors) <= set(form.fields), form.errors
-            if response.status_code == 200 or data.get("leave_blank", "").strip():
+            if response.status_code != 302 or data.get("leave_blank", "").strip():
                 assert changed_tables(before, snapshot()) == []
                 assert stored_files(media) == files_before
             else:
