@@ -18,13 +18,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django_scopes import scopes_disabled
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from practices.models import Role
 from referrals.choices import ImportStatus
 from referrals.importing import mapping as mapping_module
 from referrals.importing import sources
+from referrals.importing.parsing import PRODUCTION_MAX, RowParser
 from referrals.importing.pipeline import (
     ImportRefused,
     check_csv,
@@ -32,6 +33,7 @@ from referrals.importing.pipeline import (
     import_csv,
     import_file,
 )
+from referrals.importing.reading import RawRow
 from referrals.importing.vocabulary import COLUMNS
 from referrals.models import ImportJob, MilestoneEvent, Patient, Referral
 
@@ -50,6 +52,8 @@ from .property_support import (
 )
 
 # --- rows --------------------------------------------------------------------------------
+
+DATE_COLUMNS = {"patient_dob", "referral_date", "consult_date", "decision_date", "surgery_date"}
 
 names = st.text(
     st.characters(categories=("L", "M"), include_characters="'- "), min_size=1, max_size=25
@@ -111,6 +115,20 @@ odd_cell = st.one_of(
 )
 
 
+# Amounts as exports write them, and the ones no column holds.
+odd_amount = st.one_of(
+    st.sampled_from(
+        ["1e30", "1E+999999", "-0", "-1", "NaN", "sNaN", "Infinity", "99999999.99", "100000000"]
+        + ["1,234.50", "$ 12", "12.345", "0.001", "1e-30", "１２", "(12.00)", "12-"]
+    ),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+)
+ODD_BY_COLUMN = {
+    "production": odd_amount,
+    **{c: st.one_of(odd_date_text, past.map(str)) for c in DATE_COLUMNS},
+}
+
+
 @st.composite
 def rows(draw) -> list[dict]:
     count = draw(st.integers(1, 5))
@@ -125,7 +143,7 @@ def rows(draw) -> list[dict]:
     for chart in charts:
         row = draw(valid_row(chart))
         for column in draw(st.lists(st.sampled_from(COLUMNS), max_size=2, unique=True)):
-            row[column] = draw(odd_cell)
+            row[column] = draw(st.one_of(odd_cell, ODD_BY_COLUMN.get(column, odd_cell)))
         result.append(row)
     return result
 
@@ -231,7 +249,6 @@ PMS_HEADER = {
     "surgery_date": "Surgery Date",
     "production": "Production",
 }
-DATE_COLUMNS = {"patient_dob", "referral_date", "consult_date", "decision_date", "surgery_date"}
 
 
 def _us_date(value: str) -> str:
@@ -260,6 +277,23 @@ def pms_files(draw) -> bytes:
 random_files = st.one_of(st.binary(max_size=300), st.text(any_char, max_size=200).map(str.encode))
 
 # --- the properties ----------------------------------------------------------------------
+
+any_cells = st.fixed_dictionaries(
+    {c: st.one_of(odd_cell, ODD_BY_COLUMN.get(c, odd_cell), st.just("")) for c in COLUMNS}
+)
+
+
+# No database: hundreds of rows take a second, so this one draws more examples.
+@settings(max_examples=max(300, settings().max_examples))
+@given(values=any_cells, today=st.dates(dt.date(2000, 1, 1), dt.date(2030, 1, 1)))
+def test_the_row_parser_answers_any_row_with_a_row_or_errors_naming_columns(values, today):
+    parsed, errors = RowParser(today).parse(RawRow(7, values, len(COLUMNS)))
+    assert (parsed is None) == bool(errors)
+    for error in errors:
+        assert error.line == 7 and error.column in ("", *COLUMNS) and error.message.strip()
+    if parsed is not None:
+        assert parsed.received_on <= today
+        assert parsed.production is None or 0 <= parsed.production < PRODUCTION_MAX
 
 
 @pytest.fixture
@@ -362,7 +396,8 @@ def test_any_mapped_export_imports_whole_or_leaves_the_database_as_it_was(
                 lambda: io.BytesIO(data),
                 lambda stream: check_file(practice, stream, info, mapping),
                 lambda stream: import_file(practice, stream, info, mapping),
-                info.header,
+                # The file's columns; our own name only for a field no column of it feeds.
+                {*info.header, *mapping_module.column_names(mapping).values()},
                 outcomes,
             )
 
@@ -496,5 +531,36 @@ def test_a_chart_number_conflict_in_a_mapped_export_names_the_files_column(pract
             "column": "Chart #",
             "message": "This chart number is used on line 2 for a patient with a different "
             "name or date of birth.",
+        }
+    ]
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1E+999999"])
+def test_a_production_too_large_for_cents_is_an_error_on_its_column(amount):
+    """Quantizing 1e30 to cents needs more digits than the decimal context has: the check
+    raised InvalidOperation (a 500 in the request, a failed job in the worker)."""
+    values = {**dict.fromkeys(COLUMNS, ""), **GOOD, "source_type": "self"}
+    values |= {"consult_date": "2023-01-10", "decision": "accepted"}
+    values |= {"decision_date": "2023-01-12", "surgery_date": "2023-02-01", "production": amount}
+    parsed, errors = RowParser(dt.date(2024, 6, 1)).parse(RawRow(2, values, len(COLUMNS)))
+    assert parsed is None
+    assert [e.as_dict() for e in errors] == [
+        {"line": 2, "column": "production", "message": f"production '{amount}' is too large."}
+    ]
+
+
+def test_a_mapped_exports_journey_errors_name_its_columns():
+    names = mapping_module.column_names(
+        mapping_module.Mapping(columns={PMS_HEADER[c]: c for c in COLUMNS})
+    )
+    values = {**dict.fromkeys(COLUMNS, ""), **GOOD, "decision_date": "2023-01-12"}
+    _parsed, errors = RowParser(dt.date(2024, 6, 1), column_names=names).parse(
+        RawRow(2, values, len(COLUMNS))
+    )
+    assert [e.as_dict() for e in errors] == [
+        {
+            "line": 2,
+            "column": "Decision",
+            "message": "Decision is required when Decision Date is given.",
         }
     ]
