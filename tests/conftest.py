@@ -24,7 +24,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 _PROPERTY_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 hypothesis_settings.register_profile(
     "ci",
-    max_examples=30,
+    max_examples=50,
     deadline=None,
     derandomize=True,
     database=None,
