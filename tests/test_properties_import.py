@@ -20,6 +20,8 @@ from django.test import Client
 from django_scopes import scopes_disabled
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from practices.models import Role
 from referrals.choices import ImportStatus
@@ -274,6 +276,60 @@ def pms_files(draw) -> bytes:
     return render(header, data, layout)
 
 
+def _typed(value: str, column: str):
+    """A cell as a spreadsheet holds it: a date column's date as a date, an amount as a
+    number, the rest as text (an XLSX export keeps types, a CSV only text)."""
+    if column in DATE_COLUMNS:
+        try:
+            return dt.datetime.strptime(value, "%m/%d/%Y")
+        except ValueError:
+            return value
+    if column == "production":
+        try:
+            return float(value.replace("$", "").replace(",", ""))
+        except ValueError:
+            return value
+    return value
+
+
+def _xlsx(header: list[str], data: list[list], _layout: dict) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(header)
+    for row in data:
+        # Only what a spreadsheet can hold: XML has no control characters.
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@st.composite
+def pms_workbooks(draw) -> bytes:
+    canonical = _header(list(COLUMNS), draw(layouts())["header"], draw(st.integers(0, 100)))
+    header = [PMS_HEADER.get(c, c) for c in canonical]
+    data = [
+        [
+            _typed(_us_date(r.get(c, "")), c) if c in DATE_COLUMNS else _typed(r.get(c, ""), c)
+            for c in canonical
+        ]
+        for r in draw(rows())
+    ]
+    for row in data:
+        # Cells a typed sheet may hold anywhere: numbers, dates, booleans, times.
+        for index in draw(st.lists(st.integers(0, len(row) - 1), max_size=2)):
+            row[index] = draw(
+                st.one_of(
+                    st.floats(allow_nan=False, allow_infinity=False),
+                    st.integers(-(2**53), 2**53),
+                    st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(9999, 12, 31)),
+                    st.booleans(),
+                    st.times(),
+                )
+            )
+    return _xlsx(header, data, {})
+
+
 random_files = st.one_of(st.binary(max_size=300), st.text(any_char, max_size=200).map(str.encode))
 
 # --- the properties ----------------------------------------------------------------------
@@ -379,12 +435,14 @@ def test_any_mapped_export_imports_whole_or_leaves_the_database_as_it_was(
 ):
     outcomes = Counter()
 
-    @given(data=st.one_of(pms_files(), random_files))
-    def check(data):
+    @given(data=st.one_of(pms_files(), random_files), workbook=pms_workbooks(), xlsx=st.booleans())
+    def check(data, workbook, xlsx):
+        name = "export.xlsx" if xlsx else "export.csv"
+        data = workbook if xlsx else data
         with rolled_back():
             before = snapshot()
             try:
-                info = sources.inspect(io.BytesIO(data), "export.csv")
+                info = sources.inspect(io.BytesIO(data), name)
             except sources.FileProblem as problem:
                 outcomes["unreadable"] += 1
                 assert str(problem).strip()
