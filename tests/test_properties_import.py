@@ -483,10 +483,12 @@ def test_any_upload_through_the_pages_answers_without_a_server_error(practice, k
     @given(
         data=st.one_of(own_format_files(), random_files, pms_files()),
         name=st.sampled_from(["history.csv", "export.txt", "book.xlsx", "old.xls", "x"]),
+        mode=st.sampled_from(["all_or_nothing", "valid_only", "", "bogus"]),
     )
-    def check(data, name):
+    def check(data, name, mode):
         with rolled_back():
             before = snapshot(exclude=bookkeeping)
+            counts = _counts()
             upload = SimpleUploadedFile(name, data, content_type="text/csv")
             response = client.post("/imports/new/", {"file": upload})
             assert response.status_code in (200, 302)
@@ -499,16 +501,30 @@ def test_any_upload_through_the_pages_answers_without_a_server_error(practice, k
                 return
             page = client.get(response["Location"])
             assert page.status_code in (200, 302)
-            if job.status != ImportStatus.READY:
+            if job.status not in (ImportStatus.READY, ImportStatus.INVALID):
                 outcomes[job.status] += 1
                 assert changed_tables(before, snapshot(exclude=bookkeeping)) == []
                 return
-            started = client.post(f"/imports/{job.pk}/start/", {"mode": "all_or_nothing"})
+            checked = job.status
+            started = client.post(f"/imports/{job.pk}/start/", {"mode": mode})
             assert started.status_code == 302
             with scopes_disabled():
                 job.refresh_from_db()
             outcomes[job.status] += 1
+            may_start = (
+                mode == "valid_only"
+                and job.counts.get("valid_rows")
+                or (mode == "all_or_nothing" and checked == ImportStatus.READY)
+            )
+            if not may_start:
+                # Refused with a message on the page; the file's rows are not written.
+                assert job.status == checked
+                assert changed_tables(before, snapshot(exclude=bookkeeping)) == []
+                return
             assert job.status == ImportStatus.DONE, (job.failure, job.errors[:3])
+            after = _counts()
+            for what, total in after.items():
+                assert total - counts[what] == job.counts[what], (what, job.counts)
             assert client.get(f"/imports/{job.pk}/").status_code == 200
 
     check()
