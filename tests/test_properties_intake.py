@@ -220,6 +220,24 @@ def test_any_intake_post_stores_the_whole_referral_or_nothing(world):
 
 # -- examples the properties found -------------------------------------------------------
 
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url, params",
+    [
+        ("intake_patient_search", {"patient_q": "Jor\x00dan"}),
+        ("intake_office_search", {"office_q": "\x00"}),
+        ("intake_duplicate_check", {"first_name": "Jordan", "last_name": "Test\x00case"}),
+    ],
+)
+def test_a_nul_typed_into_a_typeahead_is_ignored(world, url, params):
+    """PostgreSQL refuses a NUL in text: the search answered 500 on every keystroke."""
+    response = world["client"].get(reverse(url), params, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    if url == "intake_patient_search":
+        assert "Testcase, Jordan" in response.content.decode()
+
+
 # A valid address of 315 characters: Django's email check allows up to 320, the column 254.
 LONG_EMAIL = _email_of(315)
 
@@ -250,3 +268,32 @@ def test_a_new_office_email_longer_than_the_column_is_refused_naming_the_field(w
     assert list(response.context["form"].errors) == ["new_office_email"]
     assert "at most 254 characters" in response.content.decode()
     assert changed_tables(before, snapshot(exclude=(AUDIT_TABLE,))) == []
+
+
+@pytest.mark.django_db
+def test_the_typeaheads_answer_anything_typed(world):
+    """The patient and office searches and the duplicate warning run on every keystroke:
+    whatever is in the box, they answer 200 (a page, or the fragment htmx swaps in); so
+    does the form opened from their links, whatever its query string holds."""
+    typed = st.one_of(text_like("Jordan", "Maple", "555", "03/09/1988", "C-1001"), date_text())
+
+    @given(
+        url=st.sampled_from(["intake_patient_search", "intake_office_search"]),
+        query=typed,
+        htmx=st.booleans(),
+        duplicate=st.fixed_dictionaries(
+            {"first_name": typed, "last_name": typed, "date_of_birth": typed, "phone": typed}
+        ),
+    )
+    def check(url, query, htmx, duplicate):
+        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+        key = "patient_q" if url == "intake_patient_search" else "office_q"
+        client = world["client"]
+        assert client.get(reverse(url), {key: query}, **headers).status_code == 200
+        answer = client.get(reverse("intake_duplicate_check"), duplicate, **headers)
+        assert answer.status_code == 200
+        # A link back to the form carries what was typed (and an id) in its query string.
+        prefill = {**duplicate, "patient": query, "referring_office": query, "reason": query}
+        assert client.get(URL, prefill).status_code == 200
+
+    check()
