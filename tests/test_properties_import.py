@@ -463,6 +463,88 @@ def test_any_mapped_export_imports_whole_or_leaves_the_database_as_it_was(
     assert outcomes["imported"] and outcomes["refused"], outcomes
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | unicode_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(unicode_text, inner, max_size=4),
+    max_leaves=12,
+)
+TARGETS = [t.value for t in mapping_module.Target]
+
+
+@st.composite
+def mapping_json(draw) -> dict:
+    """A mapping as a file, a preset or a form may hold it: mostly well-formed, with any
+    key or value replaced by any JSON."""
+    header = [PMS_HEADER[c] for c in COLUMNS] + ["Notes"]
+    data = {
+        "version": draw(st.sampled_from([1, 1, 1, 2, "1", None])),
+        "columns": draw(
+            st.dictionaries(st.sampled_from(header) | unicode_text, st.sampled_from(TARGETS))
+        ),
+        "splits": draw(
+            st.dictionaries(st.sampled_from(header), st.sampled_from(["last_first", "x"]))
+        ),
+        "values": draw(
+            st.dictionaries(
+                st.sampled_from([*mapping_module.VALUE_TARGETS, "chart_number"]),
+                st.dictionaries(unicode_text, unicode_text | st.sampled_from(["doctor", "self"])),
+            )
+        ),
+        "date_format": draw(st.sampled_from(["iso", "mdy", "dmy", "excel", "ymd", 3])),
+        "defaults": draw(st.dictionaries(st.sampled_from(TARGETS) | unicode_text, unicode_text)),
+        "code_ranges": draw(
+            st.lists(
+                st.lists(st.sampled_from(["D7140", "D7240", "zzz", "third_molars"]), max_size=4)
+            )
+        ),
+        "offices": draw(st.dictionaries(unicode_text, st.sampled_from(["new", "1", "99", ""]))),
+    }
+    for key in draw(st.lists(st.sampled_from([*data, "extra"]), max_size=2)):
+        data[key] = draw(json_values)
+    return data
+
+
+@pytest.mark.django_db
+def test_any_mapping_is_refused_naming_its_key_or_reads_the_file(practice, known, in_practice):
+    """A mapping from --mapping, a preset or the wizard: refused with a MappingProblem that
+    names the key, or used; a file read through it imports whole or not at all."""
+    header = [PMS_HEADER[c] for c in COLUMNS] + ["Notes"]
+    outcomes = Counter()
+
+    @given(raw=mapping_json(), table=rows())
+    def check(raw, table):
+        try:
+            mapping = mapping_module.Mapping.from_json(raw)
+        except mapping_module.MappingProblem as problem:
+            outcomes["refused"] += 1
+            assert str(problem).split(":")[0].split(".")[0] in (
+                *raw,
+                "A mapping is a JSON object ({...})",
+            )
+            return
+        data = render(
+            header,
+            [[_us_date(r.get(c, "")) for c in COLUMNS] + ["x"] for r in table],
+            {"delimiter": ",", "quoting": csv.QUOTE_MINIMAL, "newline": "\n", "bom": False}
+            | {"encoding": "utf-8", "damage": None},
+        )
+        info = sources.inspect(io.BytesIO(data), "export.csv")
+        assert isinstance(mapping.problems(info.header), list)
+        with rolled_back():
+            outcomes["used"] += 1
+            _import_and_check(
+                practice,
+                lambda: io.BytesIO(data),
+                lambda stream: check_file(practice, stream, info, mapping),
+                lambda stream: import_file(practice, stream, info, mapping),
+                {*info.header, *mapping_module.column_names(mapping).values()},
+                outcomes,
+            )
+
+    check()
+    assert outcomes["refused"] and outcomes["used"], outcomes
+
+
 # --- through the pages, as an administrator uploads -----------------------------------------
 
 
