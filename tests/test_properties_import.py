@@ -528,7 +528,10 @@ def test_any_mapping_is_refused_naming_its_key_or_reads_the_file(practice, known
             {"delimiter": ",", "quoting": csv.QUOTE_MINIMAL, "newline": "\n", "bom": False}
             | {"encoding": "utf-8", "damage": None},
         )
-        info = sources.inspect(io.BytesIO(data), "export.csv")
+        try:
+            info = sources.inspect(io.BytesIO(data), "export.csv")
+        except sources.FileProblem:
+            return  # the file's own fault (a NUL, a row of blanks): the other properties
         assert isinstance(mapping.problems(info.header), list)
         with rolled_back():
             outcomes["used"] += 1
