@@ -27,6 +27,10 @@ from .models import (
 )
 from .signals import first_referral_from_office, milestone_recorded, office_activity_changed
 
+# How far ahead an appointment may be booked, and the earliest one a late record may hold.
+APPOINTMENT_HORIZON = dt.timedelta(days=5 * 365)
+EARLIEST_APPOINTMENT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
 
 @dataclass
 class ReferralInput:
@@ -190,6 +194,13 @@ def record_milestone(
         and not scheduled_for
     ):
         errors["scheduled_for"] = "Give the date of the appointment."
+    if scheduled_for and not (
+        EARLIEST_APPOINTMENT <= scheduled_for <= timezone.now() + APPOINTMENT_HORIZON
+    ):
+        # Found by the property tests: 9999-12-31 23:59 in New York is stored as year 10000
+        # in UTC, which PostgreSQL keeps but no one can read back (every page of the case
+        # answered 500 from then on). A year that far off is a typo anyway.
+        errors["scheduled_for"] = "Check the year of the appointment."
     if production is not None and kind != MilestoneKind.SURGERY_COMPLETED:
         errors["production"] = "Production is recorded with a completed surgery only."
     if production is not None and production < 0:

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from practices.models import Role
 from practices.scoping import practice_scope
@@ -13,6 +15,26 @@ from .factories import TEST_TOTP_SECRET, MembershipFactory, PracticeFactory, Use
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by
 # live_server fixtures from that thread are safe here (one thread, one connection).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Property tests (tests/test_properties_*.py, docs/testing.md). "ci": few examples, the same
+# ones on every run (derandomized: a red build is never luck) and no example database on
+# disk. "long": many random examples for a local hunt, failures remembered in .hypothesis/.
+# Every example runs inside a function-scoped fixture's database (the test rolls each one
+# back itself), and a request through the test client takes longer than hypothesis expects.
+_PROPERTY_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_PROPERTY_CHECKS,
+)
+hypothesis_settings.register_profile(
+    "long", max_examples=1000, deadline=None, suppress_health_check=_PROPERTY_CHECKS
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "correct-horse-42"

@@ -146,6 +146,9 @@ class IntakeForm(forms.Form):
     new_office_email = forms.EmailField(
         label="Office email",
         required=False,
+        # Found by the property tests: a form EmailField takes up to 320 characters, the
+        # column 254; a longer address was a 500 on save instead of a message here.
+        max_length=ReferringOffice._meta.get_field("email").max_length,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "for letters"}),
     )
     new_doctor_first_name = forms.CharField(

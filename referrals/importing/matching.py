@@ -89,8 +89,15 @@ class Matcher:
     """Decides, row by row, what exists and what must be created, and finds rows that
     contradict each other or the database. Works inside the practice's scope."""
 
-    def __init__(self, confirmed_offices: dict[str, str] | None = None):
+    def __init__(
+        self,
+        confirmed_offices: dict[str, str] | None = None,
+        column_names: dict[str, str] | None = None,
+    ):
         self.tally = Tally()
+        # A mapped file: errors name the file's columns, as the parser's do (found by the
+        # property tests: a chart number conflict named 'chart_number', not 'Chart #').
+        self.column_names = column_names or {}
         # The admin's answers for uncertain offices: file key -> office id, or "new".
         self.confirmed_offices = confirmed_offices or {}
         # Offices and doctors: two queries, once per import.
@@ -195,6 +202,9 @@ class Matcher:
             if row.ok:
                 self._resolve_row(row, known_patients, known_referrals)
 
+    def _label(self, column: str) -> str:
+        return self.column_names.get(column) or column
+
     def _resolve_row(self, row: Row, known_patients, known_referrals) -> None:
         p = row.parsed
         identity = _identity(p.first_name, p.last_name, p.date_of_birth)
@@ -205,7 +215,7 @@ class Matcher:
                 row.errors.append(
                     RowError(
                         row.line,
-                        "chart_number",
+                        self._label("chart_number"),
                         f"This chart number is used on line {seen[1]} for a patient with a "
                         "different name or date of birth.",
                     )
@@ -214,7 +224,7 @@ class Matcher:
             row.errors.append(
                 RowError(
                     row.line,
-                    "chart_number",
+                    self._label("chart_number"),
                     "This chart number already belongs to a patient with a different name "
                     "or date of birth.",
                 )
@@ -227,8 +237,8 @@ class Matcher:
                 RowError(
                     row.line,
                     "",
-                    f"Duplicate of line {first_line}: same chart_number, referral_date and "
-                    "referring office.",
+                    f"Duplicate of line {first_line}: same {self._label('chart_number')}, "
+                    f"{self._label('referral_date')} and referring office.",
                 )
             )
         if row.errors:

@@ -204,20 +204,23 @@ class _RowCheck:
         value = self.v["production"]
         if not value:
             return None
+        name = self.label("production")
         cleaned = value.replace("$", "").replace(",", "").replace(" ", "")
         try:
             amount = Decimal(cleaned)
         except InvalidOperation:
-            self.error("production", f"production '{value}' is not an amount (e.g. 1234.50).")
+            self.error("production", f"{name} '{value}' is not an amount (e.g. 1234.50).")
             return None
         if not amount.is_finite() or amount < 0:
-            self.error("production", f"production '{value}' must be zero or more.")
+            self.error("production", f"{name} '{value}' must be zero or more.")
+            return None
+        # Too large first (found by the property tests): quantizing '1e30' to cents needs
+        # more digits than the decimal context has, which raised InvalidOperation (a 500).
+        if amount >= PRODUCTION_MAX:
+            self.error("production", f"{name} '{value}' is too large.")
             return None
         if amount != amount.quantize(Decimal("0.01")):
-            self.error("production", f"production '{value}' has more than 2 decimals.")
-            return None
-        if amount >= PRODUCTION_MAX:
-            self.error("production", f"production '{value}' is too large.")
+            self.error("production", f"{name} '{value}' has more than 2 decimals.")
             return None
         return amount.quantize(Decimal("0.01"))
 
@@ -254,13 +257,15 @@ class _RowCheck:
             if split is None:
                 self.error(
                     "referring_provider",
-                    f"referring_provider '{provider}' needs a first and a last name "
+                    f"{self.label('referring_provider')} '{provider}' needs a first and a "
+                    "last name "
                     "(e.g. 'Dr. Jane Smith' or 'Smith, Jane').",
                 )
             elif max(len(split[0]), len(split[1])) > PROVIDER_NAME_MAX:
                 self.error(
                     "referring_provider",
-                    f"referring_provider is too long: a first or last name has more than "
+                    f"{self.label('referring_provider')} is too long: a first or last name "
+                    "has more than "
                     f"{PROVIDER_NAME_MAX} characters.",
                 )
             else:
@@ -328,28 +333,42 @@ class _RowCheck:
             return ""
         decision = DECISION_WORDS.get(spelling_key(value))
         if decision is None:
-            self.error("decision", f"decision '{value}' must be 'accepted', 'declined' or empty.")
+            self.error(
+                "decision",
+                f"{self.label('decision')} '{value}' must be 'accepted', 'declined' or empty.",
+            )
         return decision or ""
 
     def _journey_fields(self, decision: str) -> None:
         # Which journey columns go together; the values were checked on their own above.
-        v = self.v
+        # Messages name the file's columns (found by the property tests: a mapped export was
+        # told about 'decision_date' when its column is 'Decision Date').
+        v, label = self.v, self.label
         if v["decision"] and not v["decision_date"]:
-            self.error("decision_date", "decision_date is required when a decision is given.")
+            self.error(
+                "decision_date",
+                f"{label('decision_date')} is required when a {label('decision')} is given.",
+            )
         if v["decision_date"] and not v["decision"]:
-            self.error("decision", "decision is required when decision_date is given.")
+            self.error(
+                "decision",
+                f"{label('decision')} is required when {label('decision_date')} is given.",
+            )
         if v["decision"] and not v["consult_date"]:
             self.error(
-                "decision", "A treatment decision follows a consult: consult_date is required."
+                "decision",
+                f"A treatment decision follows a consult: {label('consult_date')} is required.",
             )
         if v["surgery_date"] and decision != "accepted" and not (v["decision"] and not decision):
             self.error(
                 "surgery_date",
-                "A surgery needs an accepted treatment: decision must be 'accepted'.",
+                f"A surgery needs an accepted treatment: {label('decision')} must be 'accepted'.",
             )
         if v["production"] and not v["surgery_date"]:
             self.error(
-                "production", "production is recorded with a surgery: surgery_date is required."
+                "production",
+                f"{label('production')} is recorded with a surgery: "
+                f"{label('surgery_date')} is required.",
             )
 
     def _dates_in_order(self, received, consult, decision_on, surgery) -> None:
@@ -366,7 +385,8 @@ class _RowCheck:
             if previous is not None and day < previous[1]:
                 self.error(
                     column,
-                    f"{column} {day.isoformat()} is before {previous[0]} "
+                    f"{self.label(column)} {day.isoformat()} is before "
+                    f"{self.label(previous[0])} "
                     f"{previous[1].isoformat()}: dates must be in order "
                     "(referral, consult, decision, surgery).",
                 )

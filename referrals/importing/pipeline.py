@@ -120,7 +120,11 @@ class Source:
 
     def matcher(self) -> Matcher:
         # The offices the admin confirmed (or kept apart) are part of the mapping.
-        return Matcher(confirmed_offices=self.mapping.offices if self.mapping else None)
+        if self.mapping is None:
+            return Matcher()
+        return Matcher(
+            confirmed_offices=self.mapping.offices, column_names=column_names(self.mapping)
+        )
 
 
 def _parsed_rows(source: Source, parser: RowParser) -> Iterator[Row]:

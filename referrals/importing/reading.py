@@ -14,6 +14,7 @@ from typing import BinaryIO
 from .vocabulary import COLUMNS
 
 BOM = b"\xef\xbb\xbf"
+NUL = "\x00"
 
 
 class FileProblem(Exception):
@@ -71,12 +72,25 @@ def _decoded_lines(stream: Iterable[bytes]) -> Iterator[str]:
         if number == 1 and raw.startswith(BOM):
             raw = raw[len(BOM) :]
         try:
-            yield raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FileProblem(
                 f"The file is not UTF-8 text (line {number} has a byte that is not UTF-8). "
                 "Save it from the spreadsheet as 'CSV UTF-8' and upload it again."
             ) from exc
+        if NUL in text:
+            raise nul_problem(number)
+        yield text
+
+
+def nul_problem(line: int) -> FileProblem:
+    # Found by the property tests: PostgreSQL stores no NUL in text or JSON, so a NUL in a
+    # value (or in a sample or message quoting it) was a 500 at upload or check. No
+    # spreadsheet writes one in a CSV: the file is UTF-16 or not text at all.
+    return FileProblem(
+        f"Line {line} contains a NUL character: this is not a CSV text file (UTF-16?). "
+        "Save it from the spreadsheet as 'CSV UTF-8' and upload it again."
+    )
 
 
 def read_rows(stream: BinaryIO) -> Iterator[RawRow]:

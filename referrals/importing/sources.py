@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from .reading import BOM, FileProblem
+from .reading import BOM, NUL, FileProblem, nul_problem
 
 __all__ = ["FileProblem", "SourceInfo", "inspect", "read"]
 
@@ -154,9 +154,12 @@ def _decoded_lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder(encoding)()
     for number, raw in enumerate(stream, start=1):
         try:
-            yield decoder.decode(raw)
+            text = decoder.decode(raw)
         except UnicodeDecodeError:
             raise _not_encoding(encoding, number) from None
+        if NUL in text:
+            raise nul_problem(number)
+        yield text
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -293,7 +296,11 @@ def _sheet_rows(workbook) -> Iterator[tuple[int, list[str]]]:
         raise FileProblem("The workbook has no sheet.")
     sheet = workbook.worksheets[0]
     for line, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield line, [cell_text(v) for v in row]
+        values = [cell_text(v) for v in row]
+        # A cell may spell a NUL as OOXML's escape _x0000_; PostgreSQL cannot store one.
+        if any(NUL in v for v in values):
+            raise nul_problem(line)
+        yield line, values
 
 
 def _xlsx_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
