@@ -106,6 +106,12 @@ def test_schema_states_what_each_milestone_needs(client, db):
     production = by_kind["surgery_completed"]["properties"]["production"]["pattern"]
     assert re.match(production, "1250.50")
     assert not re.match(production, "-1")
+    # Appointment years the service accepts whatever the offset (1900 to five years ahead).
+    for kind in ("consult_scheduled", "cancelled"):
+        years = by_kind[kind]["properties"]["scheduled_for"]["pattern"]
+        assert re.match(years, "2025-03-01T09:00:00-05:00")
+        assert not re.match(years, "4631-06-17T05:48:59-10:03")
+        assert not re.match(years, "1899-12-31T23:00:00Z")
 
 
 def test_schema_refuses_future_dates_and_a_null_birth_date(client, db):

@@ -116,6 +116,11 @@ def dates_up_to(day: dt.date) -> str:
     return "^(?:" + "|".join(options) + ")$"
 
 
+def appointment_years(last: int) -> str:
+    """A regex for date-times in the years 1901 to ``last`` (2000 <= last <= 2999)."""
+    return rf"^(?:19(?:0[1-9]|[1-9][0-9])|2{_digits_up_to(last - 2000, 3)})-"
+
+
 def _earliest_today() -> dt.date:
     # The API refuses a date after today in the practice's time zone; the schema is the
     # same for every practice, so it promises up to the earliest "today" on Earth (UTC-12).
@@ -179,6 +184,13 @@ def _milestone_request(schema: dict) -> None:
     # completed surgery. The kind's order (which step may follow which) is the referral's
     # state: a step out of order is a 409, as is one dated before the referral's receipt.
     base = schema.pop("properties")
+    # The service refuses an appointment before 1900 or more than five years ahead (a year
+    # like 9999 is a typo and, shifted to UTC, unreadable); the schema promises the years
+    # that are inside that window whatever the offset.
+    base["scheduled_for"] = {
+        **base["scheduled_for"],
+        "pattern": appointment_years(dt.date.today().year + 4),
+    }
     no_production = {
         "enum": [None],
         "nullable": True,
