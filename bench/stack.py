@@ -110,6 +110,8 @@ class Stack:
             [
                 str(VENV_BIN / "gunicorn"),
                 "config.wsgi",
+                # As the container runs it: the redacted access log (into gunicorn.log).
+                "--config=config/gunicorn.conf.py",
                 f"--workers={self.web_workers}",
                 f"--bind=127.0.0.1:{self.port}",
                 "--timeout=60",

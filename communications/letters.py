@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -165,8 +164,15 @@ def dispatch(practice_id: int, letter_id: int) -> None:
 
 def dispatch_on_commit(letter: Letter) -> None:
     # robust: a broker that is down at commit must not turn a recorded milestone into an
-    # error page; the sweeper dispatches the row after DISPATCH_GRACE.
-    transaction.on_commit(partial(dispatch, letter.practice_id, letter.pk), robust=True)
+    # error page; the sweeper dispatches the row after DISPATCH_GRACE. A named function, not
+    # functools.partial: Django logs a robust hook's failure by its __qualname__, which a
+    # partial lacks, and the AttributeError would escape after all (issue 10, Redis down).
+    practice_id, letter_id = letter.practice_id, letter.pk
+
+    def dispatch_letter() -> None:
+        dispatch(practice_id, letter_id)
+
+    transaction.on_commit(dispatch_letter, robust=True)
 
 
 def queue_letters_for_event(
@@ -246,7 +252,11 @@ def resend(letter: Letter, *, by=None) -> Letter:
     letter.save()
     if old_pdf:
         storage = letter.pdf.storage
-        transaction.on_commit(partial(storage.delete, old_pdf), robust=True)
+
+        def delete_old_pdf() -> None:  # named: see dispatch_on_commit
+            storage.delete(old_pdf)
+
+        transaction.on_commit(delete_old_pdf, robust=True)
     if email:
         dispatch_on_commit(letter)
     log.info("letter %s resent by user %s", letter.pk, getattr(by, "pk", None))
