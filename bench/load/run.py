@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -202,6 +203,33 @@ def read_locust_stats(path: Path) -> list[dict]:
     return rows
 
 
+ACCESS_LINE = re.compile(r'"(GET|POST) ([^ ?"]+)[^"]*" (\d{3}) \S+ (\d+)ms')
+
+
+def server_times(log: Path) -> dict:
+    """Time inside a gunicorn worker per request type, from its access log (the redacted
+    format of config/gunicorn.conf.py): what a request costs without the wait in the
+    listen queue, which is what locust's figures add when every worker is busy."""
+    times: dict[str, list[int]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        match = ACCESS_LINE.search(line)
+        if not match:
+            continue
+        method, path, _status, ms = match.groups()
+        path = re.sub(r"/\d+/", "/[id]/", path)
+        path = re.sub(r"/reports/[a-z-]+\.csv", "/reports/[report].csv", path)
+        times.setdefault(f"{method} {path}", []).append(int(ms))
+    out = {}
+    for name, values in sorted(times.items()):
+        values.sort()
+        out[name] = {
+            "n": len(values),
+            "p50_ms": values[len(values) // 2],
+            "p95_ms": values[min(len(values) - 1, int(len(values) * 0.95))],
+        }
+    return out
+
+
 def main():
     args = parse_args()
     require_services("bench/load/run.py")
@@ -215,6 +243,7 @@ def main():
     from tests.smtp import SmtpServer
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("axes").setLevel(logging.WARNING)
     out = Path(args.keep or tempfile.mkdtemp(prefix="load-bench-"))
     out.mkdir(parents=True, exist_ok=True)
 
@@ -310,6 +339,7 @@ def main():
             if "Error" in line or "Traceback" in line
         }
     )[:20]
+    report["server_ms"] = server_times(out / "gunicorn.log")
     report["logs"] = str(out)
     report["cores"] = os.cpu_count()
 
@@ -322,6 +352,9 @@ def main():
             f"{row['failures']:>5} {row['p50_ms']:>6} {row['p95_ms']:>6} {row['p99_ms']:>6} "
             f"{row['rps']:>6}"
         )
+    print("\ntime inside a gunicorn worker (access log; no queueing), ms:")
+    for name, row in report["server_ms"].items():
+        print(f"{name[:52]:<52} {row['n']:>6} p50 {row['p50_ms']:>6} p95 {row['p95_ms']:>6}")
     print(f"letters: {report['letters']}")
     print(f"load average: {report['load_average_during']} ({os.cpu_count()} cores, shared)")
     print(f"drain after the run: {report['drain_s']} s; logs in {out}")
