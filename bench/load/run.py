@@ -16,7 +16,8 @@ Run it through ``bench/load/run.sh`` (a private PostgreSQL + Redis, then this). 
 6. prints p50/p95/p99 per request type, requests/s, errors, the letters, the load average.
 
 Options: --users 50, --duration 3m, --web-workers 4, --worker-concurrency 2, --cases 400,
---json FILE (the whole report), --keep DIR (logs and locust CSVs there).
+--conn-max-age N (DB_CONN_MAX_AGE), --json FILE (the whole report), --keep DIR (logs and
+locust CSVs there).
 """
 
 import argparse
@@ -48,6 +49,12 @@ def parse_args():
     parser.add_argument("--duration", default="3m")
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=None,
+        help="DB_CONN_MAX_AGE for gunicorn and the worker (default: the app's, 0)",
+    )
     parser.add_argument("--cases", type=int, default=400, help="fresh cases for the coordinators")
     parser.add_argument("--json", help="write the report here")
     parser.add_argument("--keep", help="keep logs and locust CSVs in this folder")
@@ -260,8 +267,16 @@ def main():
         smtp.url,
         web_workers=args.web_workers,
         worker_concurrency=args.worker_concurrency,
+        extra_env=(
+            {"DB_CONN_MAX_AGE": str(args.conn_max_age)} if args.conn_max_age is not None else {}
+        ),
     )
-    report: dict = {"users": args.users, "duration": args.duration}
+    report: dict = {
+        "users": args.users,
+        "duration": args.duration,
+        "web_workers": args.web_workers,
+        "conn_max_age": args.conn_max_age or 0,
+    }
     try:
         stack.start()
         print(f"==> gunicorn ({args.web_workers} workers) on {stack.url}; locust", flush=True)
