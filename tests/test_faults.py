@@ -234,6 +234,26 @@ def test_with_redis_down_an_email_queued_in_a_transaction_waits_in_the_outbox(
     assert email.status == EmailStatus.QUEUED
 
 
+def test_with_redis_down_the_board_serves_with_the_recompute_still_in_progress(
+    admin_client, practice, private_redis, settings
+):
+    # A big practice computes in a Celery task; the board reads its state from the result
+    # store (Redis) to show the progress card.
+    settings.REFERRER_RECOMPUTE_SYNC_MAX_REFERRALS = 0
+    with practice_scope(practice):
+        make_case(practice)
+    started = admin_client.post("/referrers/health/recompute/", follow=True)
+    assert "Computing referrer health" in started.content.decode()
+    private_redis.stop()
+
+    board = admin_client.get("/referrers/health/")
+    assert board.status_code == 200
+    assert "Computing referrer health" in board.content.decode()
+    progress = admin_client.get("/referrers/health/recompute/", headers={"HX-Request": "true"})
+    assert progress.status_code == 200
+    assert "Computing referrer health" in progress.content.decode()
+
+
 # --- the database unreachable ----------------------------------------------------------------
 
 
