@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -162,17 +163,19 @@ def dispatch(practice_id: int, letter_id: int) -> None:
     send_letter.delay(practice_id, letter_id)
 
 
+def on_commit_hook(func, *args) -> partial:
+    """``partial(func, *args)`` with the ``__qualname__`` a partial lacks: Django logs a
+    failing robust on-commit hook by it, and without it the AttributeError escaped after the
+    commit after all — a 500 page for a milestone that was recorded (issue 10, Redis down)."""
+    hook = partial(func, *args)
+    hook.__qualname__ = getattr(func, "__qualname__", repr(func))
+    return hook
+
+
 def dispatch_on_commit(letter: Letter) -> None:
     # robust: a broker that is down at commit must not turn a recorded milestone into an
-    # error page; the sweeper dispatches the row after DISPATCH_GRACE. A named function, not
-    # functools.partial: Django logs a robust hook's failure by its __qualname__, which a
-    # partial lacks, and the AttributeError would escape after all (issue 10, Redis down).
-    practice_id, letter_id = letter.practice_id, letter.pk
-
-    def dispatch_letter() -> None:
-        dispatch(practice_id, letter_id)
-
-    transaction.on_commit(dispatch_letter, robust=True)
+    # error page; the sweeper dispatches the row after DISPATCH_GRACE.
+    transaction.on_commit(on_commit_hook(dispatch, letter.practice_id, letter.pk), robust=True)
 
 
 def queue_letters_for_event(
@@ -251,12 +254,7 @@ def resend(letter: Letter, *, by=None) -> Letter:
     letter.pdf = ""  # rendered again: the wording or the addressee may have changed
     letter.save()
     if old_pdf:
-        storage = letter.pdf.storage
-
-        def delete_old_pdf() -> None:  # named: see dispatch_on_commit
-            storage.delete(old_pdf)
-
-        transaction.on_commit(delete_old_pdf, robust=True)
+        transaction.on_commit(on_commit_hook(letter.pdf.storage.delete, old_pdf), robust=True)
     if email:
         dispatch_on_commit(letter)
     log.info("letter %s resent by user %s", letter.pk, getattr(by, "pk", None))
