@@ -163,10 +163,19 @@ def dispatch(practice_id: int, letter_id: int) -> None:
     send_letter.delay(practice_id, letter_id)
 
 
+def on_commit_hook(func, *args) -> partial:
+    """``partial(func, *args)`` with the ``__qualname__`` a partial lacks: Django logs a
+    failing robust on-commit hook by it, and without it the AttributeError escaped after the
+    commit after all — a 500 page for a milestone that was recorded (issue 10, Redis down)."""
+    hook = partial(func, *args)
+    hook.__qualname__ = getattr(func, "__qualname__", repr(func))
+    return hook
+
+
 def dispatch_on_commit(letter: Letter) -> None:
     # robust: a broker that is down at commit must not turn a recorded milestone into an
     # error page; the sweeper dispatches the row after DISPATCH_GRACE.
-    transaction.on_commit(partial(dispatch, letter.practice_id, letter.pk), robust=True)
+    transaction.on_commit(on_commit_hook(dispatch, letter.practice_id, letter.pk), robust=True)
 
 
 def queue_letters_for_event(
@@ -245,8 +254,7 @@ def resend(letter: Letter, *, by=None) -> Letter:
     letter.pdf = ""  # rendered again: the wording or the addressee may have changed
     letter.save()
     if old_pdf:
-        storage = letter.pdf.storage
-        transaction.on_commit(partial(storage.delete, old_pdf), robust=True)
+        transaction.on_commit(on_commit_hook(letter.pdf.storage.delete, old_pdf), robust=True)
     if email:
         dispatch_on_commit(letter)
     log.info("letter %s resent by user %s", letter.pk, getattr(by, "pk", None))

@@ -68,7 +68,13 @@ def queue_email(
             attachment_name or "attachment.pdf", ContentFile(attachment_content), save=False
         )
     email.save()
-    transaction.on_commit(lambda: dispatch(email))
+
+    # robust: a broker that is down at commit must not turn what was saved into an error
+    # page; the outbox sweeper dispatches the queued row (docs/reliability.md).
+    def dispatch_email() -> None:
+        dispatch(email)
+
+    transaction.on_commit(dispatch_email, robust=True)
     return email, True
 
 

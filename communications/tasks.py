@@ -12,7 +12,7 @@ from . import delivery, outbox, sending
 from .models import OutgoingEmail
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=True)
 def send_outgoing_email(practice_id: int, email_id: int) -> str:
     practice = Practice.objects.get(pk=practice_id)
     with practice_scope(practice):
@@ -40,7 +40,7 @@ def sweep_outbox() -> dict:
 # acks_late: a worker that dies mid-task leaves the message to be delivered again (the
 # claim makes that harmless). The time limits end a hung render well before the sweeper
 # would consider the row stuck (delivery.STUCK_AFTER, 10 minutes).
-@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
 def send_letter(practice_id: int, letter_id: int) -> str:
     practice = Practice.objects.get(pk=practice_id)
     with practice_scope(practice), timezone.override(practice.time_zone):

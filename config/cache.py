@@ -1,106 +1,116 @@
-"""The cache backend for production: Redis, where an unreachable Redis reads as an empty
-cache instead of an error.
+"""The Redis cache, made to tolerate Redis being down (docs/reliability.md "Redis down").
 
-The cache holds only rate-limit counts (docs/security.md "Rate limits"): sessions live in
-the database, and nothing else is cached. So while Redis is down or restarting, every
-counter starts from nothing and every request is let through, instead of a 500 on the
-login page, the public referral form, the GP status page and the API. The outage is
-logged, once per operation, at WARNING.
+Nothing the cache holds is the only copy of anything: it speeds pages up and counts
+requests for the rate limits. So when Redis cannot be reached, a read is a miss, a write is
+skipped and a counter is "unknown" (django-ratelimit then lets the request through, see
+RATELIMIT_FAIL_OPEN), and the page is served from the database as if the cache were cold —
+rather than every page that touches the cache answering 500 until Redis is back.
+
+The connection and socket timeouts are short so a Redis that hangs costs a page a fraction
+of a second, not redis-py's default of waiting forever. A warning is logged at most once a
+minute per process, so an outage is visible in the logs without flooding them.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
-from redis.exceptions import RedisError
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+WARN_EVERY_SECONDS = 60
 
-def _unavailable(operation: str, exc: Exception) -> None:
-    logger.warning("cache %s skipped, Redis unavailable: %s", operation, type(exc).__name__)
 
+class TolerantRedisCache(RedisCache):
+    _last_warning = 0.0
 
-class FailOpenRedisCacheClient(RedisCacheClient):
-    def add(self, key, value, timeout):
+    def _unreachable(self, operation: str, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - TolerantRedisCache._last_warning >= WARN_EVERY_SECONDS:
+            TolerantRedisCache._last_warning = now
+            logger.warning(
+                "cache unreachable (%s on %s); serving without it", type(exc).__name__, operation
+            )
+
+    def add(self, key, value, timeout=None, version=None):
         try:
-            return super().add(key, value, timeout)
-        except RedisError as exc:
-            _unavailable("add", exc)
-            # As if the key were new: a counter starts at its first hit, a lock is taken.
-            return True
+            return super().add(key, value, timeout, version)
+        except UNREACHABLE as exc:
+            self._unreachable("add", exc)
+            return False
 
-    def get(self, key, default):
+    def get(self, key, default=None, version=None):
         try:
-            return super().get(key, default)
-        except RedisError as exc:
-            _unavailable("get", exc)
+            return super().get(key, default, version)
+        except UNREACHABLE as exc:
+            self._unreachable("get", exc)
             return default
 
-    def set(self, key, value, timeout):
+    def set(self, key, value, timeout=None, version=None):
         try:
-            super().set(key, value, timeout)
-        except RedisError as exc:
-            _unavailable("set", exc)
+            super().set(key, value, timeout, version)
+        except UNREACHABLE as exc:
+            self._unreachable("set", exc)
 
-    def touch(self, key, timeout):
+    def touch(self, key, timeout=None, version=None):
         try:
-            return super().touch(key, timeout)
-        except RedisError as exc:
-            _unavailable("touch", exc)
+            return super().touch(key, timeout, version)
+        except UNREACHABLE as exc:
+            self._unreachable("touch", exc)
             return False
 
-    def delete(self, key):
+    def delete(self, key, version=None):
         try:
-            return super().delete(key)
-        except RedisError as exc:
-            _unavailable("delete", exc)
+            return super().delete(key, version)
+        except UNREACHABLE as exc:
+            self._unreachable("delete", exc)
             return False
 
-    def get_many(self, keys):
+    def get_many(self, keys, version=None):
         try:
-            return super().get_many(keys)
-        except RedisError as exc:
-            _unavailable("get_many", exc)
+            return super().get_many(keys, version)
+        except UNREACHABLE as exc:
+            self._unreachable("get_many", exc)
             return {}
 
-    def has_key(self, key):
+    def has_key(self, key, version=None):
         try:
-            return super().has_key(key)
-        except RedisError as exc:
-            _unavailable("has_key", exc)
+            return super().has_key(key, version)
+        except UNREACHABLE as exc:
+            self._unreachable("has_key", exc)
             return False
 
-    def incr(self, key, delta):
+    def incr(self, key, delta=1, version=None):
         try:
-            return super().incr(key, delta)
-        except RedisError as exc:
-            _unavailable("incr", exc)
-            return delta  # a first hit: under any limit
+            return super().incr(key, delta, version)
+        except UNREACHABLE as exc:
+            # Django's contract for a key it cannot count: ValueError (django-ratelimit
+            # reads it as "count unknown").
+            self._unreachable("incr", exc)
+            raise ValueError(f"Key '{key}' cannot be counted: the cache is unreachable") from exc
 
-    def set_many(self, data, timeout):
+    def set_many(self, data, timeout=None, version=None):
         try:
-            return super().set_many(data, timeout)
-        except RedisError as exc:
-            _unavailable("set_many", exc)
-            return []
+            return super().set_many(data, timeout, version)
+        except UNREACHABLE as exc:
+            self._unreachable("set_many", exc)
+            return list(data)
 
-    def delete_many(self, keys):
+    def delete_many(self, keys, version=None):
         try:
-            return super().delete_many(keys)
-        except RedisError as exc:
-            _unavailable("delete_many", exc)
+            return super().delete_many(keys, version)
+        except UNREACHABLE as exc:
+            self._unreachable("delete_many", exc)
+            return None
 
     def clear(self):
         try:
             return super().clear()
-        except RedisError as exc:
-            _unavailable("clear", exc)
+        except UNREACHABLE as exc:
+            self._unreachable("clear", exc)
             return False
-
-
-class FailOpenRedisCache(RedisCache):
-    def __init__(self, server, params):
-        super().__init__(server, params)
-        self._class = FailOpenRedisCacheClient

@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
+# --- Faults (issue 10, item 6; docs/reliability.md) ----------------------------------------
+# A kept connection (DB_CONN_MAX_AGE > 0) is checked before a request reuses it, so after a
+# database restart the first request reconnects instead of failing on a dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the embedded worker read and write side by side.
     DATABASES["default"]["OPTIONS"] = {
@@ -258,12 +262,12 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Redis down reads as an empty cache, not an error: the limits let requests
-            # through instead of failing every page that counts (config/cache.py).
-            "BACKEND": "config.cache.FailOpenRedisCache",
+            # Faults (issue 10, item 6): Redis down is a cold cache, not an error page, and
+            # the rate limits let requests through (config/cache.py); short timeouts so a
+            # hung Redis costs a page little.
+            "BACKEND": "config.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
-            # A Redis host that does not answer must not hold a request for long.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -278,6 +282,10 @@ else:
 # a reverse proxy REMOTE_ADDR is the proxy's, and every office would share one limit: name
 # the header in which the proxy puts the client's address, e.g. HTTP_X_REAL_IP.
 RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# Faults (issue 10, item 6): with the cache (Redis) unreachable a limit cannot be counted;
+# the public referral form then accepts the referral rather than refuse every GP office.
+# The form's other defences (honeypot, file checks) do not need the cache.
+RATELIMIT_FAIL_OPEN = True
 # allauth's own rate limits (password reset requests, logins per minute) read the same header.
 if RATELIMIT_IP_META_KEY and RATELIMIT_IP_META_KEY.startswith("HTTP_"):
     ALLAUTH_TRUSTED_CLIENT_IP_HEADER = RATELIMIT_IP_META_KEY[5:].replace("_", "-")

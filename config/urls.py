@@ -8,6 +8,9 @@ from practices import views as practice_views
 # second factor and the lockout (the admin's form would skip both).
 admin.site.login = login_required(admin.site.login)
 
+# A database that cannot be reached answers 503 "back in a moment", not a 500 (issue 10).
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("healthz", practice_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -33,6 +33,9 @@ start_services() {
   export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/1"
   export CELERY_RESULT_BACKEND="redis://127.0.0.1:$REDIS_PORT/2"
   export VAR_DIR="$TMP/var"
+  # For bench/faults.py, which stops and starts these servers: the folder holds PostgreSQL's
+  # data directory (pg/) and Redis's pid file (redis.pid).
+  export SERVICES_DIR="$TMP" PG_BIN
 }
 
 stop_services() {

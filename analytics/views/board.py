@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
+from redis.exceptions import RedisError
 
 from practices.access import Action, can
 from practices.permissions import can_see_revenue, practice_required
@@ -200,6 +201,16 @@ def referrer_board(request):
 # --- computing now -----------------------------------------------------------------------
 
 
+def _task_state(task_id: str) -> str:
+    """The recompute task's state from Celery's result store (Redis). A store that cannot be
+    reached answers "PENDING": the board still serves, with its progress card, and the
+    snapshots themselves (in the database) end the wait (docs/reliability.md)."""
+    try:
+        return AsyncResult(task_id).state
+    except (RedisError, OSError):
+        return "PENDING"
+
+
 def _pending_recompute(request, as_of: dt.date | None) -> dict | None:
     """The recompute this user started that has not produced snapshots yet, if any."""
     pending = request.session.get(PENDING_KEY)
@@ -209,7 +220,7 @@ def _pending_recompute(request, as_of: dt.date | None) -> dict | None:
         request.session.pop(PENDING_KEY, None)
         return None
     started = dt.datetime.fromisoformat(pending["started_at"])
-    state = AsyncResult(pending["task_id"]).state if pending.get("task_id") else "PENDING"
+    state = _task_state(pending["task_id"]) if pending.get("task_id") else "PENDING"
     return {
         **pending,
         "started": started,
