@@ -42,7 +42,10 @@ class TolerantRedisCache(RedisCache):
             return super().add(key, value, timeout, version)
         except UNREACHABLE as exc:
             self._unreachable("add", exc)
-            return False
+            # As if the key were new: a counter starts at its first hit and a lock is taken.
+            # (allauth's rate limits spin on add() as a lock: False would make every login
+            # wait for the lock and then answer 429 while Redis is down.)
+            return True
 
     def get(self, key, default=None, version=None):
         try:
