@@ -12,16 +12,15 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from graphlib import CycleError, TopologicalSorter
 from zoneinfo import ZoneInfo
 
 from allauth.mfa.models import Authenticator
-from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from practices.deletion import tenant_models
 from practices.models import AuditEntry, Membership, Practice, User
 from practices.scoping import practice_scope
 from practices.two_factor import enrol_totp, two_factor_required
@@ -132,32 +131,14 @@ def delete_demo_practices(slugs: list[str]) -> None:
 
 def _tenant_tables() -> list[tuple[str, str]]:
     """(table, practice column) of every tenant model, each before the ones it points to."""
-    tenant = {}
-    for model in apps.get_models():
-        field = next(
-            (
-                f
-                for f in model._meta.concrete_fields
-                if f.name == "practice" and f.is_relation and f.related_model is Practice
-            ),
-            None,
-        )
-        # The audit log is append-only (a trigger refuses DELETE): what was done in a
-        # deleted practice stays on record, with its practice id, like any other entry.
-        if field is not None and not model._meta.proxy and model is not AuditEntry:
-            tenant[model] = field.column
-    must_go_first = {model: set() for model in tenant}
-    for model in tenant:
-        for f in model._meta.concrete_fields:
-            if f.is_relation and f.related_model in tenant and f.related_model is not model:
-                must_go_first[f.related_model].add(model)
-    try:
-        order = list(TopologicalSorter(must_go_first).static_order())
-    except CycleError:
-        # Foreign keys are checked at commit (deferred), so any order is correct in the end.
-        order = list(tenant)
     qn = connection.ops.quote_name
-    return [(qn(m._meta.db_table), qn(tenant[m])) for m in order]
+    # The audit log is append-only (a trigger refuses DELETE): what was done in a deleted
+    # demo practice stays on record, with its practice id, like any other entry.
+    return [
+        (qn(model._meta.db_table), qn(column))
+        for model, column in tenant_models()
+        if model is not AuditEntry
+    ]
 
 
 def write_practice(
