@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from . import cdt
+from .mapping import ProcedureStatus
 from .reading import RawRow
 from .vocabulary import COLUMNS
 
 CASE_COLUMNS = (*COLUMNS, "provider_npi", "office_external_id")
-PLANNED, COMPLETE, DELETED = "planned", "complete", "deleted"
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONEY_NOISE = re.compile(r"[$,\s]")
 
@@ -91,12 +91,12 @@ def group(rows: Iterable[ProcedureRow], ranges=cdt.DEFAULT_RANGES) -> Iterator[R
             case.values["case_type"] = v["case_type"]
         status = v.get("procedure_status", "")
         code = v.get("procedure_code", "")
-        if status == DELETED or not code:
+        if status == ProcedureStatus.DELETED or not code:
             continue
         code = cdt.normalise_code(code)
         date = v.get("procedure_date", "")
         # An export without a status column lists what was done.
-        done = status in (COMPLETE, "")
+        done = status in (ProcedureStatus.COMPLETE, "")
         if code in cdt.EVALUATION_CODES:
             case_type = None
         else:
