@@ -40,26 +40,22 @@ def create_job(
     encoding, separator, header, samples: raises FileProblem for a file that cannot be
     read, before anything is stored) and waits for its mapping (MAPPING)."""
     upload.seek(0)
-    if not mapping_step:
-        estimate = count_data_lines(upload)
-        upload.seek(0)
-        return ImportJob.objects.create(
-            practice=practice,
-            file=upload,
-            original_name=upload.name[:200],
-            uploaded_by=user,
-            total_rows=estimate,
-        )
-    info = inspect(upload, upload.name, encoding=encoding, delimiter=delimiter)
+    if mapping_step:
+        info = inspect(upload, upload.name, encoding=encoding, delimiter=delimiter)
+        inspected = {
+            "total_rows": info.row_estimate,
+            "file_info": asdict(info),
+            "status": ImportStatus.MAPPING,
+        }
+    else:
+        inspected = {"total_rows": count_data_lines(upload)}
     upload.seek(0)
     return ImportJob.objects.create(
         practice=practice,
         file=upload,
         original_name=upload.name[:200],
         uploaded_by=user,
-        total_rows=info.row_estimate,
-        file_info=asdict(info),
-        status=ImportStatus.MAPPING,
+        **inspected,
     )
 
 
