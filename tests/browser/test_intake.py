@@ -28,6 +28,8 @@ def offices(practice):
 def open_intake(login, user, live_server):
     page = login(user)
     page.goto(f"{live_server.url}/intake/")
+    # Keystrokes typed before the autofocus lands go nowhere (a flaky CI run showed it).
+    expect(page.locator("#id_patient_q")).to_be_focused()
     return page
 
 
