@@ -14,7 +14,8 @@ from django.db.utils import ProgrammingError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from analytics.models import Alert, MonthlyRollup, OutreachLog, ReferrerSnapshot
+from alerts.models import Alert
+from analytics.models import MonthlyRollup, OutreachLog, ReferrerSnapshot
 from communications.models import (
     Letter,
     LetterTemplate,
