@@ -6,4 +6,9 @@ class CommunicationsConfig(AppConfig):
     verbose_name = "Communications"
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the letter triggers)
+        # Registers the tasks that the services send by name (letters.dispatch,
+        # outbox.dispatch) in every process, so a name finds the task itself.
+        from . import (
+            receivers,  # noqa: F401  (connects the letter triggers)
+            tasks,  # noqa: F401
+        )

@@ -7,3 +7,8 @@ class PortabilityConfig(AppConfig):
 
     name = "portability"
     verbose_name = "Data export"
+
+    def ready(self):
+        # Registers the tasks that the services send by name (services.request_export) in
+        # every process, so a name finds the task itself.
+        from . import tasks  # noqa: F401

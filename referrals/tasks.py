@@ -30,7 +30,7 @@ def run_import(practice_id: int, job_id: int) -> None:
         jobs.run_job(job_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(name=jobs.CHECK_AND_IMPORT_TASK, acks_late=True)
 def check_and_import(practice_id: int, job_id: int, mode: str) -> None:
     """Check a mapped upload and import it when the mode allows (the two-click re-import
     with a saved preset). Each step claims the job by its status: safe to deliver twice."""
