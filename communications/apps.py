@@ -6,9 +6,14 @@ class CommunicationsConfig(AppConfig):
     verbose_name = "Communications"
 
     def ready(self):
-        # Registers the tasks that the services send by name (letters.dispatch,
-        # outbox.dispatch) in every process, so a name finds the task itself.
-        from . import (
-            receivers,  # noqa: F401  (connects the letter triggers)
-            tasks,  # noqa: F401
-        )
+        from referrals import panels
+
+        # receivers: connects the letter triggers. tasks: registers the tasks that the
+        # services send by name (letters.dispatch, outbox.dispatch) in every process, so a
+        # name finds the task itself.
+        from . import receivers, tasks  # noqa: F401
+        from .panels import case_letters, office_letters
+
+        # The "Letters" panels of the case and office pages (referrals/panels.py).
+        panels.register(panels.CASE, case_letters)
+        panels.register(panels.OFFICE, office_letters)

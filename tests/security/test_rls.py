@@ -28,7 +28,6 @@ from portability.models import ExportJob
 from practices.api_keys import create_api_key
 from practices.models import AuditEntry, Invitation, Role, settings_for
 from practices.scoping import practice_scope
-from practices.tasks import practice_heartbeat
 from referrals.models import (
     Attachment,
     ImportJob,
@@ -37,6 +36,7 @@ from referrals.models import (
     OfficeEvent,
     OnlineReferral,
 )
+from referrals.tasks import practice_heartbeat
 from tests.conftest import _member
 from tests.factories import MembershipFactory, OfficeFactory, PracticeFactory, ReferralFactory
 
