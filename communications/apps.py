@@ -6,7 +6,7 @@ class CommunicationsConfig(AppConfig):
     verbose_name = "Communications"
 
     def ready(self):
-        from referrals import panels
+        from practices import panels
 
         # receivers: connects the letter triggers. tasks: registers the tasks that the
         # services send by name (letters.dispatch, outbox.dispatch) in every process, so a
@@ -14,6 +14,12 @@ class CommunicationsConfig(AppConfig):
         from . import receivers, tasks  # noqa: F401
         from .panels import case_letters, office_letters
 
-        # The "Letters" panels of the case and office pages (referrals/panels.py).
+        # The "Letters" panels of the case and office pages, its Settings section
+        # (practices/panels.py).
         panels.register(panels.CASE, case_letters)
         panels.register(panels.OFFICE, office_letters)
+        panels.register(
+            panels.SETTINGS,
+            panels.template("communications/editor/settings_section.html"),
+            order=40,
+        )

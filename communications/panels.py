@@ -1,5 +1,5 @@
 """The "Letters" panels of the case page and the office page: the delivery log and the
-loop. The referral domain's pages offer the places (referrals/panels.py) and
+loop. The referral domain's pages offer the places (practices/panels.py) and
 CommunicationsConfig.ready() registers these there: referrals sits below communications and
 neither imports nor loads anything of ours (docs/architecture.md)."""
 

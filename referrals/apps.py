@@ -6,6 +6,13 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals"
 
     def ready(self):
-        # Registers the tasks that the services send by name (importing.jobs.import_now) in
-        # every process, so a name finds the task itself.
+        from practices import panels
+
+        # Registers the tasks that the services send by name (importing.jobs.import_now)
+        # in every process, so a name finds the task itself.
         from . import tasks  # noqa: F401
+
+        # Its section of the Settings page (practices/panels.py).
+        panels.register(
+            panels.SETTINGS, panels.template("referrals/audit_log/settings_section.html"), order=50
+        )

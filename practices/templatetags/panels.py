@@ -1,5 +1,4 @@
-"""``{% panels "case" referral %}``: the panels that apps above the referral domain placed on
-its pages (referrals/panels.py)."""
+"""``{% panels "case" referral %}``: the panels that apps placed on a page (practices/panels.py)."""
 
 from django import template
 
@@ -9,5 +8,5 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def panels(context, place: str, obj):
+def panels(context, place: str, obj=None):
     return registry.render(place, context, obj)
