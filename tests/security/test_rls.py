@@ -362,7 +362,15 @@ def test_no_code_disables_scopes_on_a_manager_only():
     root = settings.BASE_DIR
     offenders = [
         str(path.relative_to(root))
-        for app in ("config", "practices", "referrals", "communications", "analytics")
+        for app in (
+            "config",
+            "practices",
+            "referrals",
+            "alerts",
+            "communications",
+            "analytics",
+            "portability",
+        )
         for path in (root / app).rglob("*.py")
         if "with_scopes_disabled(" in path.read_text()
     ]
