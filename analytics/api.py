@@ -1,5 +1,6 @@
 """GET /api/v1/referrer-scores/: every referring office's health as of a date, for a PMS or
-a BI tool. Mounted by referrals/api/urls.py with the API's key authentication and scope."""
+a BI tool. Mounted by config/urls.py under /api/v1/, with the API's key authentication and scope
+(referrals.api.base.PracticeApiMixin)."""
 
 import django_filters as filters
 from django.db.models import Max

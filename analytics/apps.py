@@ -6,4 +6,10 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self):
+        from practices import panels
+
         from . import receivers  # noqa: F401  (connects the signal receivers)
+
+        panels.register(
+            panels.SETTINGS, panels.template("analytics/settings/section.html"), order=20
+        )

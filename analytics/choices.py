@@ -1,5 +1,7 @@
 from django.db import models
 
+from alerts.choices import AlertKind
+
 
 class ReferrerStatus(models.TextChoices):
     NEW = "new", "New"
@@ -11,21 +13,6 @@ class ReferrerStatus(models.TextChoices):
     PROSPECT = "prospect", "No referrals yet"
 
 
-class AlertKind(models.TextChoices):
-    DECLINING = "declining", "Declining referrer"
-    NEW_REFERRER = "new_referrer", "New referrer"
-    INACTIVE = "inactive", "Gone inactive"
-    LETTER_OVERDUE = "letter_overdue", "GP letter overdue"
-    LETTER_FAILED = "letter_failed", "GP letter failed"
-
-
-class AlertState(models.TextChoices):
-    OPEN = "open", "Open"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    SNOOZED = "snoozed", "Snoozed"
-    RESOLVED = "resolved", "Resolved"
-
-
 class OutreachKind(models.TextChoices):
     CALL = "call", "Phone call"
     VISIT = "visit", "Office visit"
@@ -33,3 +20,10 @@ class OutreachKind(models.TextChoices):
     GIFT = "gift", "Gift"
     EMAIL = "email", "Email"
     OTHER = "other", "Other"
+
+
+# The statuses the nightly run raises an alert for (analytics/nightly.py).
+KIND_FOR_STATUS = {
+    ReferrerStatus.DECLINING: AlertKind.DECLINING,
+    ReferrerStatus.INACTIVE: AlertKind.INACTIVE,
+}

@@ -8,11 +8,10 @@ from django.conf import settings as django_settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from alerts.models import Alert
 from communications.models import EmailKind
 from communications.outbox import queue_email
 from practices.models import Membership, Practice, Role, settings_for
-
-from .models import Alert
 
 
 def digest_recipients(practice: Practice) -> list[str]:

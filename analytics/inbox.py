@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, QuerySet
 
-from .choices import AlertKind, AlertState
-from .models import Alert
+from alerts.choices import AlertKind, AlertState
+from alerts.models import Alert
 
 # What still needs a person: the navigation count. Snoozed alerts are out of sight until
 # their date; resolved ones are done.

@@ -1,17 +1,17 @@
-"""Referrer health: monthly rollups, nightly snapshots, alerts and the outreach log.
+"""Referrer health: monthly rollups, nightly snapshots and the outreach log (alerts have their
+own app, alerts/, low enough for letter delivery to raise them too).
 
 All tenant-owned and scoped; unique constraints and indexes begin with ``practice``.
 """
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django_scopes import ScopedManager
 
 from practices.models import Practice
 from referrals.models import ReferringOffice
 
-from .choices import AlertKind, AlertState, OutreachKind, ReferrerStatus
+from .choices import OutreachKind, ReferrerStatus
 
 
 class MonthlyRollup(models.Model):
@@ -97,59 +97,6 @@ class ReferrerSnapshot(models.Model):
     def case_acceptance(self) -> float | None:
         decided = self.accepted_12 + self.declined_12
         return self.accepted_12 / decided if decided else None
-
-
-class Alert(models.Model):
-    """Something about a referrer that needs a person. At most one open alert per office and
-    kind (a partial unique index), however many nights the condition stays true."""
-
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
-    office = models.ForeignKey(
-        ReferringOffice, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
-    )
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
-    state = models.CharField(max_length=12, choices=AlertState.choices, default=AlertState.OPEN)
-    opened_on = models.DateField(help_text="The as-of date of the run that raised it.")
-    opened_at = models.DateTimeField(auto_now_add=True)
-    title = models.CharField(max_length=200)
-    detail = models.CharField(max_length=500, blank=True)
-    # What the alert is about besides an office (e.g. a letter id); never PHI.
-    subject_key = models.CharField(max_length=60, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    snoozed_until = models.DateField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    resolution_note = models.TextField(blank=True)
-    # Set when the nightly digest that announced it was written (outbox), so an alert is
-    # announced once.
-    digested_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ScopedManager(practice="practice")
-
-    class Meta:
-        ordering = ["-opened_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["practice", "kind", "office", "subject_key"],
-                condition=~Q(state=AlertState.RESOLVED),
-                name="alert_one_unresolved_per_subject",
-                nulls_distinct=False,
-            )
-        ]
-        indexes = [
-            models.Index(fields=["practice", "state", "kind"], name="alert_practice_state"),
-        ]
-
-    def __str__(self):
-        return self.title
 
 
 class OutreachLog(models.Model):

@@ -8,14 +8,16 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 
+from alerts import services as alerts
+from alerts.choices import AlertKind
+from alerts.models import Alert
 from practices.models import Practice, settings_for
 from referrals.models import Referral, ReferringOffice
 
-from . import alerts
-from .choices import AlertKind, ReferrerStatus
+from .choices import KIND_FOR_STATUS, ReferrerStatus
 from .detection import seasonal_index
 from .digest import queue_digest
-from .models import Alert, MonthlyRollup, ReferrerSnapshot
+from .models import MonthlyRollup, ReferrerSnapshot
 from .rollups import rebuild_rollups
 from .scoring import (
     HISTORY_MONTHS,
@@ -185,7 +187,7 @@ def _raise_alerts(practice, as_of, snapshots, previous, names) -> list[Alert]:
     )
     raised = []
     for snap in snapshots:
-        kind = alerts.KIND_FOR_STATUS.get(snap.status)
+        kind = KIND_FOR_STATUS.get(snap.status)
         name = names[snap.office_id]
         if kind is not None:
             # One alert per episode: only when the office has just entered the status, so a

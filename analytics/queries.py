@@ -27,11 +27,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, NullIf
 
+from alerts.models import Alert
+from alerts.services import UNRESOLVED
 from referrals.models import ReferringOffice
 
-from .alerts import UNRESOLVED
 from .choices import ReferrerStatus
-from .models import Alert, MonthlyRollup, OutreachLog, ReferrerSnapshot
+from .models import MonthlyRollup, OutreachLog, ReferrerSnapshot
 
 # Worst first: the order of the status column when sorted, and of the board's tabs.
 STATUS_SEVERITY = [

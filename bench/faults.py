@@ -324,8 +324,8 @@ def fault_redis(services, prober, api, smtp, base, slug, seconds: float) -> dict
 def fault_smtp(api, smtp, seconds: float) -> dict:
     from django_scopes import scopes_disabled
 
-    from analytics.choices import AlertKind
-    from analytics.models import Alert
+    from alerts.choices import AlertKind
+    from alerts.models import Alert
 
     smtp.refuse_data("451 4.3.0 Try again later")
     started = time.monotonic()

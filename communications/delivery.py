@@ -23,6 +23,9 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from alerts.choices import AlertKind
+from alerts.models import Alert
+from alerts.services import UNRESOLVED, raise_alert, resolve
 from practices.models import settings_for
 from referrals.choices import Status
 
@@ -83,10 +86,6 @@ def deliver_letter(letter_id: int) -> str:
 def _resolve_failure_alert(letter: Letter) -> None:
     """A letter that failed and was then resent successfully closes its own alert. Best
     effort, after the letter is marked sent: it must never put the send in doubt."""
-    from analytics.alerts import UNRESOLVED, resolve
-    from analytics.choices import AlertKind
-    from analytics.models import Alert
-
     try:
         for alert in Alert.objects.filter(
             kind=AlertKind.LETTER_FAILED, subject_key=f"letter:{letter.pk}", state__in=UNRESOLVED
@@ -229,9 +228,6 @@ def _minutes(delay: dt.timedelta) -> str:
 def open_failure_alert(letter: Letter, reason: str) -> None:
     """A letter that will not go by itself: someone must fix the address and resend it.
     The alert names the letter by kind, office and id — never the patient."""
-    from analytics.alerts import raise_alert
-    from analytics.choices import AlertKind
-
     practice = letter.practice
     kind_label = LetterKind(letter.kind).label
     office_name = letter.office.name

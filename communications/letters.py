@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from celery import signature
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -157,10 +158,14 @@ def letters_due_for(
     return []
 
 
-def dispatch(practice_id: int, letter_id: int) -> None:
-    from .tasks import send_letter
+# The task is sent by name: communications/tasks.py wraps this module's services, so this
+# module does not import it back (no import cycle; tests/test_layers.py). CommunicationsConfig
+# imports the tasks at start-up, so the name finds the task itself in every process.
+SEND_LETTER_TASK = "communications.tasks.send_letter"
 
-    send_letter.delay(practice_id, letter_id)
+
+def dispatch(practice_id: int, letter_id: int) -> None:
+    signature(SEND_LETTER_TASK, args=(practice_id, letter_id)).delay()
 
 
 def on_commit_hook(func, *args) -> partial:

@@ -11,6 +11,7 @@ classification, the backoff and the sweeper's pieces are shared with the letter 
 import datetime as dt
 import logging
 
+from celery import signature
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
@@ -78,10 +79,12 @@ def queue_email(
     return email, True
 
 
-def dispatch(email: OutgoingEmail) -> None:
-    from .tasks import send_outgoing_email
+# Sent by name, as letters.dispatch: communications/tasks.py imports this module.
+SEND_EMAIL_TASK = "communications.tasks.send_outgoing_email"
 
-    send_outgoing_email.delay(email.practice_id, email.pk)
+
+def dispatch(email: OutgoingEmail) -> None:
+    signature(SEND_EMAIL_TASK, args=(email.practice_id, email.pk)).delay()
 
 
 def claim(email_id: int) -> bool:

@@ -1,5 +1,8 @@
 """Thin Celery wrappers over the outbox services (outbox.py for emails, delivery.py for
-letters). Tasks take a practice id and re-enter the practice's scope themselves."""
+letters). Tasks take a practice id and re-enter the practice's scope themselves.
+
+The services dispatch these tasks by the names they declare (letters.SEND_LETTER_TASK,
+outbox.SEND_EMAIL_TASK), so imports run one way only: tasks -> services."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -8,11 +11,11 @@ from django_scopes import scopes_disabled
 from practices.models import Practice
 from practices.scoping import practice_scope
 
-from . import delivery, outbox, sending
+from . import delivery, letters, outbox, sending
 from .models import OutgoingEmail
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=outbox.SEND_EMAIL_TASK, acks_late=True, ignore_result=True)
 def send_outgoing_email(practice_id: int, email_id: int) -> str:
     practice = Practice.objects.get(pk=practice_id)
     with practice_scope(practice):
@@ -40,7 +43,13 @@ def sweep_outbox() -> dict:
 # acks_late: a worker that dies mid-task leaves the message to be delivered again (the
 # claim makes that harmless). The time limits end a hung render well before the sweeper
 # would consider the row stuck (delivery.STUCK_AFTER, 10 minutes).
-@shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
+@shared_task(
+    name=letters.SEND_LETTER_TASK,
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=240,
+    time_limit=300,
+)
 def send_letter(practice_id: int, letter_id: int) -> str:
     practice = Practice.objects.get(pk=practice_id)
     with practice_scope(practice), timezone.override(practice.time_zone):

@@ -79,6 +79,9 @@ INSTALLED_APPS = [
     "axes",
     "practices",
     "referrals",
+    # LAYERS (issue 12, item 1): alerts have their own app between referrals and
+    # communications, so letter delivery and the nightly run both import them downward.
+    "alerts",
     "communications",
     "analytics",
     # DATA (issue 10, item 7): a practice's export and re-import.

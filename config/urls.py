@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", practice_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Before the API's own URLs (their catch-all answers unknown paths with a JSON 404).
+    path("api/v1/referrer-scores/", include("analytics.api")),
     path("api/v1/", include("referrals.api.urls")),
     path("", include("practices.urls")),
     path("", include("referrals.urls")),

@@ -7,3 +7,15 @@ class PortabilityConfig(AppConfig):
 
     name = "portability"
     verbose_name = "Data export"
+
+    def ready(self):
+        from practices import panels
+
+        # Registers the tasks that the services send by name (services.request_export)
+        # in every process, so a name finds the task itself.
+        from . import tasks  # noqa: F401
+
+        # Its section of the Settings page (practices/panels.py).
+        panels.register(
+            panels.SETTINGS, panels.template("portability/settings_section.html"), order=60
+        )

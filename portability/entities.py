@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from analytics.models import Alert, OutreachLog
+from alerts.models import Alert
+from analytics.models import OutreachLog
 from communications.models import Letter, LetterTemplate
 from practices.models import AuditEntry, Practice, User
 from referrals.models import (

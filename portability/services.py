@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import tempfile
 
+from celery import signature
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -35,10 +36,14 @@ def valid_hours() -> int:
 STALE_AFTER = dt.timedelta(hours=2)
 
 
+# Sent by name: portability/tasks.py wraps this module's services, so this module does not
+# import it back (no import cycle; tests/test_layers.py). PortabilityConfig imports the tasks
+# at start-up, so the name finds the task itself in every process.
+BUILD_EXPORT_TASK = "portability.tasks.build_practice_export"
+
+
 def request_export(request, practice: Practice, user: User | None) -> ExportJob:
     """Queue the practice's export; one at a time (a second click finds the first)."""
-    from .tasks import build_practice_export
-
     with transaction.atomic():
         # Two clicks at once: the second waits here, then finds the first job.
         Practice.objects.select_for_update().get(pk=practice.pk)
@@ -50,7 +55,9 @@ def request_export(request, practice: Practice, user: User | None) -> ExportJob:
         # Exporting everything is the widest read of patient data there is: on the record
         # when it is asked for, and each download again.
         record(request, AuditAction.EXPORTED, obj=job, summary="Export of all practice data")
-        transaction.on_commit(lambda: build_practice_export.delay(practice.pk, job.pk))
+        transaction.on_commit(
+            lambda: signature(BUILD_EXPORT_TASK, args=(practice.pk, job.pk)).delay()
+        )
     return job
 
 

@@ -7,12 +7,11 @@ from . import (
     views_api_keys,
     views_idle,
     views_invitations,
-    views_settings,
     views_team,
 )
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The home page ("", name "home") is the referral domain's: referrals/views/home.py.
     # allauth's views under the names the app always used (allauth's own URLs live under
     # /accounts/: two-factor, password reset, reauthentication).
     path("login/", account_views.login, name="login"),
@@ -21,7 +20,6 @@ urlpatterns = [
     path("account/password/", account_views.password_change, name="password_change"),
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     *views_api_keys.urlpatterns,
-    *views_settings.urlpatterns,
     *views_account_settings.urlpatterns,
     *views_team.urlpatterns,
     *views_invitations.urlpatterns,

@@ -2,7 +2,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -45,20 +44,6 @@ def pick_practice(request):
     )
     context = {"practices": practices, "next": _safe_next(request, request.GET.get("next")) or ""}
     return render(request, "practices/pick_practice.html", context)
-
-
-@practice_required(Action.HOME)
-def home(request):
-    from referrals.models import Referral, ReferringOffice
-
-    today = timezone.localdate()
-    month_start = today.replace(day=1)
-    context = {
-        "office_count": ReferringOffice.objects.filter(is_archived=False).count(),
-        "referrals_this_month": Referral.objects.filter(received_on__gte=month_start).count(),
-        "month_start": month_start,
-    }
-    return render(request, "practices/home.html", context)
 
 
 SECTIONS = {

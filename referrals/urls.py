@@ -3,6 +3,7 @@
 from .views import (
     attachments,
     audit_log,
+    home,
     imports,
     imports_wizard,
     intake,
@@ -13,6 +14,7 @@ from .views import (
 )
 
 urlpatterns = [
+    *home.urlpatterns,
     *intake.urlpatterns,
     *patients.urlpatterns,
     *timeline.urlpatterns,

@@ -71,7 +71,7 @@ import django
 django.setup()
 from practices.models import Practice
 from practices.scoping import practice_scope
-from practices.tasks import practice_heartbeat
+from referrals.tasks import practice_heartbeat
 from referrals.models import ReferringOffice
 
 practice = Practice.objects.get(pk=int(sys.argv[1]))
@@ -158,7 +158,7 @@ def test_the_embedded_default_migrates_seeds_serves_and_runs_tasks(embedded_env,
     assert f'data-testid="office-count">{outcome["expected"]}<' in page["home"]
     assert list((var / "celery" / "results").iterdir())
     log = (tmp_path / "worker.log").read_text()
-    assert "practices.tasks.practice_heartbeat" in log
+    assert "referrals.tasks.practice_heartbeat" in log
     assert "succeeded" in log
 
     # Every later `make run` seeds with --if-empty: nothing happens.

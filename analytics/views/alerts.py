@@ -4,7 +4,7 @@ the actions that work them (acknowledge, assign, snooze, resolve; bulk acknowled
 One URL serves the page and, for htmx, the inbox fragment. Every action is a plain POST
 form that htmx enhances: without JavaScript it redirects back to the same tab (or shows
 the page again with the field error); with htmx it answers with the refreshed inbox and
-the navigation count. State changes go through the services in ``analytics/alerts.py``.
+the navigation count. State changes go through the services in ``alerts/services.py``.
 Everyone in the practice sees the inbox; the people who own GP relationships work it.
 """
 
@@ -22,12 +22,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from alerts import services as alert_services
+from alerts.choices import AlertKind, AlertState
+from alerts.models import Alert
 from practices.access import Action, can
 from practices.models import settings_for
 from practices.permissions import practice_required
 
-from .. import alerts as alert_services
-from ..choices import AlertKind, AlertState
 from ..forms import (
     AssignForm,
     ResolveForm,
@@ -36,7 +37,6 @@ from ..forms import (
     working_members,
 )
 from ..inbox import OWNER_FILTERS, InboxFilter, inbox_alerts, tab_counts
-from ..models import Alert
 
 PER_PAGE = 50
 SNOOZE_DEFAULT = dt.timedelta(days=7)

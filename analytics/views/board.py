@@ -23,11 +23,12 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
+from alerts import services as alert_services
+from alerts.models import Alert
 from practices.access import Action, can
 from practices.permissions import can_see_revenue, practice_required
 from referrals.models import Referral, ReferringOffice
 
-from .. import alerts as alert_services
 from .. import queries
 from ..choices import ReferrerStatus
 from ..forms import (
@@ -37,7 +38,6 @@ from ..forms import (
     SnoozeForm,
     working_members,
 )
-from ..models import Alert
 from ..nightly import recompute
 from ..tasks import recompute_practice
 from ..templatetags.referrer_health import rate as rate_label

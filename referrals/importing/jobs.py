@@ -9,6 +9,7 @@ double click, does the work once.
 import logging
 from dataclasses import asdict
 
+from celery import signature
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -95,17 +96,23 @@ def confirm_mapping(job: ImportJob, mapping: Mapping, *, preset=None) -> bool:
     return bool(updated)
 
 
+# Sent by name: referrals/tasks.py wraps this module's services, so this module does not
+# import it back (no import cycle; tests/test_layers.py). ReferralsConfig imports the tasks
+# at start-up, so the name finds the task itself in every process.
+CHECK_AND_IMPORT_TASK = "referrals.tasks.check_and_import"
+
+
 def import_now(job: ImportJob, mode: str, mapping: Mapping | None = None, *, preset=None) -> bool:
     """Confirm (a preset's) mapping, then check and import in one Celery job: the
     two-click re-import of a file whose preset is known. False when it cannot start."""
-    from .. import tasks  # the tasks import this module
-
     if mapping is not None and not confirm_mapping(job, mapping, preset=preset):
         return False
     if job.status != ImportStatus.UPLOADED:
         return False
     practice_id, job_id = job.practice_id, job.pk
-    transaction.on_commit(lambda: tasks.check_and_import.delay(practice_id, job_id, mode))
+    transaction.on_commit(
+        lambda: signature(CHECK_AND_IMPORT_TASK, args=(practice_id, job_id, mode)).delay()
+    )
     return True
 
 

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from django.db import models
 
 from ..choices import OFFICE_SOURCES, SourceType
-from . import dates, headers
+from . import dates, headers, procedures
 from .reading import RawRow
 from .sources import SourceInfo, read
 from .vocabulary import (
@@ -24,6 +24,7 @@ from .vocabulary import (
     COLUMNS,
     DECISION_WORDS,
     SOURCE_WORDS,
+    ProcedureStatus,
     spelling_key,
     split_doctor_name,
 )
@@ -64,12 +65,6 @@ class Target(models.TextChoices):
     PROCEDURE_DATE = "procedure_date", "Procedure date"
     PROCEDURE_FEE = "procedure_fee", "Procedure fee"
     PROCEDURE_STATUS = "procedure_status", "Procedure status"
-
-
-class ProcedureStatus(models.TextChoices):
-    PLANNED = "planned", "Planned"
-    COMPLETE = "complete", "Complete"
-    DELETED = "deleted", "Deleted"
 
 
 class SplitKind(models.TextChoices):
@@ -474,9 +469,6 @@ def apply(stream: BinaryIO, info: SourceInfo, mapping: Mapping) -> Iterator[RawR
         for line, values, width in _rows(stream, info, mapping):
             yield RawRow(line, values, width, expected_width=len(info.header))
         return
-    # Imported here: the grouping lives in its own module (procedure-level exports only).
-    from . import procedures
-
     bad: list[RawRow] = []
 
     def procedure_rows():

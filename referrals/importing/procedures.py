@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from . import cdt
-from .mapping import ProcedureStatus
 from .reading import RawRow
-from .vocabulary import COLUMNS
+from .vocabulary import COLUMNS, ProcedureStatus
 
 CASE_COLUMNS = (*COLUMNS, "provider_npi", "office_external_id")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -3,6 +3,8 @@ case types a PMS export is likely to contain, mapped to our TextChoices."""
 
 import re
 
+from django.db import models
+
 from ..choices import CaseType, SourceType
 
 COLUMNS: tuple[str, ...] = (
@@ -159,3 +161,11 @@ def split_doctor_name(value: str) -> tuple[str, str] | None:
     if not first or not last:
         return None
     return first, last
+
+
+class ProcedureStatus(models.TextChoices):
+    """A procedure line's status in a procedure-level export (procedures.group reads it)."""
+
+    PLANNED = "planned", "Planned"
+    COMPLETE = "complete", "Complete"
+    DELETED = "deleted", "Deleted"

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from django_scopes import scopes_disabled
 
-from analytics import alerts
-from analytics.choices import AlertKind, AlertState
-from analytics.models import Alert
+from alerts import services as alerts
+from alerts.choices import AlertKind, AlertState
+from alerts.models import Alert
 from practices.models import Role, settings_for
 from practices.scoping import practice_scope
 from tests.factories import MembershipFactory, OfficeFactory, UserFactory

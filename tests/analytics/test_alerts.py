@@ -6,9 +6,11 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from analytics import alerts
-from analytics.choices import AlertKind, AlertState, ReferrerStatus
-from analytics.models import Alert, ReferrerSnapshot
+from alerts import services as alerts
+from alerts.choices import AlertKind, AlertState
+from alerts.models import Alert
+from analytics.choices import ReferrerStatus
+from analytics.models import ReferrerSnapshot
 from analytics.nightly import recompute
 from communications.models import EmailKind, OutgoingEmail
 from tests.factories import OfficeFactory

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from analytics.choices import AlertKind, AlertState
-from analytics.models import Alert
+from alerts.choices import AlertKind, AlertState
+from alerts.models import Alert
 from analytics.nightly import recompute
 from practices.scoping import practice_scope
 from tests.factories import OfficeFactory

@@ -17,7 +17,8 @@ import time_machine
 from django.db import connection
 from django_scopes import scopes_disabled
 
-from analytics.models import Alert, ReferrerSnapshot
+from alerts.models import Alert
+from analytics.models import ReferrerSnapshot
 from analytics.tasks import recompute_practice, schedule_nightly_recomputes
 from communications.models import EmailStatus, OutgoingEmail
 from config.celery import app

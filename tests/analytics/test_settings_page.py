@@ -1,4 +1,4 @@
-"""Settings → Referrer health & alerts (practices/views_settings.py, practices/forms.py):
+"""Settings → Referrer health & alerts (analytics/views/settings.py, practices/forms.py):
 admins only, every bound checked with a field message, nothing half-saved, and "Recompute
 now" queues the practice's recompute for its local today."""
 

@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.choices import AlertKind, ReferrerStatus
-from analytics.models import Alert, ReferrerSnapshot
+from alerts.choices import AlertKind
+from alerts.models import Alert
+from analytics.choices import ReferrerStatus
+from analytics.models import ReferrerSnapshot
 from analytics.nightly import recompute
 from tests.factories import OfficeFactory
 

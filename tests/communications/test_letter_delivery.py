@@ -13,8 +13,8 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from analytics.choices import AlertKind
-from analytics.models import Alert
+from alerts.choices import AlertKind
+from alerts.models import Alert
 from communications import delivery, letters, sending
 from communications.models import (
     EmailKind,
@@ -283,7 +283,7 @@ def test_a_refused_recipient_fails_the_letter_and_opens_one_alert(letter, smtp_s
 def test_a_successful_resend_resolves_the_failure_alert(
     letter, smtp_server, django_capture_on_commit_callbacks
 ):
-    from analytics.choices import AlertState
+    from alerts.choices import AlertState
     from communications.letters import resend
 
     smtp_server.refuse_recipients("550 5.1.1 no such user")

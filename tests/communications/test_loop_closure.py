@@ -182,8 +182,8 @@ def test_the_referrer_board_shows_each_office_loop_rate(admin_client, practice):
 
 
 def test_the_nightly_job_opens_one_overdue_letter_alert_per_office(practice, overdue_case):
-    from analytics.choices import AlertKind
-    from analytics.models import Alert
+    from alerts.choices import AlertKind
+    from alerts.models import Alert
     from analytics.nightly import recompute
 
     with practice_scope(practice):

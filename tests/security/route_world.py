@@ -18,9 +18,11 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from analytics.alerts import raise_alert
-from analytics.choices import AlertKind, OutreachKind, ReferrerStatus
-from analytics.models import Alert, ReferrerSnapshot
+from alerts.choices import AlertKind
+from alerts.models import Alert
+from alerts.services import raise_alert
+from analytics.choices import OutreachKind, ReferrerStatus
+from analytics.models import ReferrerSnapshot
 from analytics.outreach import log_outreach
 from communications.models import Letter, LetterStatus
 from communications.status_links import create_status_link

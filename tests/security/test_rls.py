@@ -14,7 +14,8 @@ from django.db.utils import ProgrammingError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from analytics.models import Alert, MonthlyRollup, OutreachLog, ReferrerSnapshot
+from alerts.models import Alert
+from analytics.models import MonthlyRollup, OutreachLog, ReferrerSnapshot
 from communications.models import (
     Letter,
     LetterTemplate,
@@ -27,7 +28,6 @@ from portability.models import ExportJob
 from practices.api_keys import create_api_key
 from practices.models import AuditEntry, Invitation, Role, settings_for
 from practices.scoping import practice_scope
-from practices.tasks import practice_heartbeat
 from referrals.models import (
     Attachment,
     ImportJob,
@@ -36,6 +36,7 @@ from referrals.models import (
     OfficeEvent,
     OnlineReferral,
 )
+from referrals.tasks import practice_heartbeat
 from tests.conftest import _member
 from tests.factories import MembershipFactory, OfficeFactory, PracticeFactory, ReferralFactory
 
@@ -361,7 +362,15 @@ def test_no_code_disables_scopes_on_a_manager_only():
     root = settings.BASE_DIR
     offenders = [
         str(path.relative_to(root))
-        for app in ("config", "practices", "referrals", "communications", "analytics")
+        for app in (
+            "config",
+            "practices",
+            "referrals",
+            "alerts",
+            "communications",
+            "analytics",
+            "portability",
+        )
         for path in (root / app).rglob("*.py")
         if "with_scopes_disabled(" in path.read_text()
     ]

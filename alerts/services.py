@@ -1,4 +1,7 @@
-"""Alert services: raise (deduplicated), acknowledge, snooze, resolve, assign."""
+"""Alert services: raise (deduplicated), acknowledge, snooze, resolve, assign.
+
+Used by the nightly run and the alerts inbox (analytics) and by letter delivery
+(communications): this app sits below both (docs/architecture.md)."""
 
 import datetime as dt
 
@@ -6,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .choices import AlertKind, AlertState
+from .choices import AlertState
 from .models import Alert
 
 UNRESOLVED = [AlertState.OPEN, AlertState.ACKNOWLEDGED, AlertState.SNOOZED]
@@ -123,6 +126,3 @@ def open_counts() -> dict[str, int]:
     counts = dict(rows)
     counts["total"] = sum(counts.values())
     return counts
-
-
-KIND_FOR_STATUS = {"declining": AlertKind.DECLINING, "inactive": AlertKind.INACTIVE}

@@ -3,6 +3,10 @@ nightly digest and when it runs, the practice's case value. Practice administrat
 
 Saving changes the rules from the next nightly run; "Recompute now" queues the practice's
 recompute for its local today, so the board and the alerts follow at once.
+
+The page is analytics': it queues analytics' task. The settings it edits are the practice's
+(practices.models.PracticeSettings, through practices.forms.ReferrerHealthSettingsForm),
+which analytics may import: imports run downward only (docs/architecture.md).
 """
 
 from django.contrib import messages
@@ -13,10 +17,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from .access import Action
-from .forms import ReferrerHealthSettingsForm
-from .models import settings_for
-from .permissions import practice_required
+from practices.access import Action
+from practices.forms import ReferrerHealthSettingsForm
+from practices.models import settings_for
+from practices.permissions import practice_required
+
+from ..tasks import recompute_practice
 
 
 @practice_required(Action.SETTINGS)
@@ -43,7 +49,7 @@ def referrer_health_settings(request):
     }
     return render(
         request,
-        "practices/settings_referrer_health.html",
+        "analytics/settings/referrer_health.html",
         context,
         status=400 if form.errors else 200,
     )
@@ -52,9 +58,6 @@ def referrer_health_settings(request):
 @require_POST
 @practice_required(Action.RECOMPUTE)
 def referrer_health_recompute(request):
-    # Imported here: practices sits below analytics (DESIGN.md); only this view reaches up.
-    from analytics.tasks import recompute_practice
-
     # The practice's own date (the middleware has entered its time zone), not the server's.
     today = timezone.localdate()
     practice_id = request.practice.pk
