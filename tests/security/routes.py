@@ -98,6 +98,7 @@ ROUTES: dict[str, Route] = {
     "api_key_revoke": Route(kwargs=_obj("api_key", "key_id"), method="POST"),
     "referrer_health_settings": Route(),
     "security_settings": Route(),
+    "referral_settings": Route(),
     "referrer_health_recompute": Route(method="POST"),
     # The audit log's filters are words and the practice's own members, not object ids.
     "audit_log": Route(),
