@@ -30,6 +30,7 @@ from practices.scoping import practice_scope
 from practices.tasks import practice_heartbeat
 from referrals.models import (
     Attachment,
+    DistinctPatientPair,
     ImportJob,
     ImportPreset,
     MilestoneEvent,
@@ -37,7 +38,13 @@ from referrals.models import (
     OnlineReferral,
 )
 from tests.conftest import _member
-from tests.factories import MembershipFactory, OfficeFactory, PracticeFactory, ReferralFactory
+from tests.factories import (
+    MembershipFactory,
+    OfficeFactory,
+    PatientFactory,
+    PracticeFactory,
+    ReferralFactory,
+)
 
 
 def _fill_practice(practice, n: int) -> None:
@@ -112,6 +119,11 @@ def _fill_practice(practice, n: int) -> None:
         )
         StatusLinkAccess.objects.create(practice=practice, link=link)
         ExportJob.objects.create(practice=practice, status="done")
+        DistinctPatientPair.objects.create(
+            practice=practice,
+            first=referral.patient,
+            second=PatientFactory(practice=practice, first_name="Other"),
+        )
 
 
 @pytest.fixture
