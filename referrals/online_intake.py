@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from practices.models import Practice, User, settings_for
+from practices.models import Practice, PracticeSettings, User
 
 from . import services
 from .choices import OnlineReferralStatus, SourceType, Urgency
@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 def contact_promise(practice: Practice) -> dict[str, int]:
     """What the practice promises the GP on the form and its confirmation: business days
     until we contact the patient, by urgency (Settings → Referrals)."""
-    settings = settings_for(practice)
+    # Read, never created: the public form (a visitor, a bot) must write nothing until a
+    # referral is accepted. A practice that never saved its settings has the defaults.
+    settings = PracticeSettings.objects.filter(practice=practice).first() or PracticeSettings()
     return {
         Urgency.URGENT: settings.online_contact_days_urgent,
         Urgency.SOON: settings.online_contact_days_soon,
