@@ -65,6 +65,14 @@ class Alert(models.Model):
         ]
         indexes = [
             models.Index(fields=["practice", "state", "kind"], name="alert_practice_state"),
+            # The wake-up beat (analytics.tasks.wake_snoozed_alerts) looks across practices
+            # every 15 minutes for snoozed alerts whose date has come: only snoozed rows are
+            # indexed.
+            models.Index(
+                fields=["snoozed_until", "practice"],
+                condition=Q(state=AlertState.SNOOZED),
+                name="alert_snoozed_until",
+            ),
         ]
 
     def __str__(self):

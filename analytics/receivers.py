@@ -9,7 +9,11 @@ from django.dispatch import receiver
 
 from practices.models import Practice
 from practices.scoping import practice_scope
-from referrals.office_services import office_health_requested
+from referrals.office_services import (
+    office_health_filter_requested,
+    office_health_requested,
+    office_health_statuses_requested,
+)
 from referrals.signals import milestone_recorded, office_activity_changed
 
 from .rollups import rebuild_rollups
@@ -53,3 +57,25 @@ def answer_office_health(sender, offices, **kwargs):
         as_of=latest, office_id__in=[o.pk for o in offices]
     ).values_list("office_id", "status")
     return {office_id: (status, ReferrerStatus(status).label) for office_id, status in rows}
+
+
+@receiver(office_health_statuses_requested)
+def answer_office_health_statuses(sender, **kwargs):
+    """The choices of the office list's Health filter."""
+    from .choices import ReferrerStatus
+
+    return list(ReferrerStatus.choices)
+
+
+@receiver(office_health_filter_requested)
+def answer_office_health_filter(sender, status, **kwargs):
+    """The ids of the offices whose status in the latest nightly run is ``status``, as a
+    subquery (the same run the Health column shows)."""
+    from django.db.models import Max
+
+    from .models import ReferrerSnapshot
+
+    latest = ReferrerSnapshot.objects.order_by().aggregate(day=Max("as_of"))["day"]
+    if latest is None:
+        return ReferrerSnapshot.objects.none().values("office_id")
+    return ReferrerSnapshot.objects.filter(as_of=latest, status=status).values("office_id")

@@ -4,7 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from practices.models import Practice, PracticeSettings, settings_for
@@ -115,3 +115,43 @@ def send_quarterly_report(practice_id: int, quarter: str) -> int | None:
     with practice_scope(practice), timezone.override(practice.time_zone):
         email = queue_quarterly_report(practice, dt.date.fromisoformat(quarter))
     return email.pk if email else None
+
+
+# --- snoozed alerts wake on their date (issue 11 item 5) ---------------------------------
+
+# The earliest local date anywhere is at most this far ahead of UTC (UTC+14, Kiribati).
+_MAX_UTC_OFFSET = dt.timedelta(hours=14)
+
+
+@shared_task
+def wake_snoozed_alerts(now_iso: str | None = None) -> int:
+    """Every 15 minutes: snoozed alerts whose date has come in their practice's own time zone
+    are open again, instead of waiting for the practice's nightly run.
+
+    Which practices have a snoozed alert that may be due crosses tenants, so it is one query
+    of ids and dates on a partial index (no alert's content); each practice's alerts are then
+    woken in its own scope with its own local date, so the update sees only its rows.
+    """
+    from django_scopes import scopes_disabled
+
+    from alerts import services as alerts
+    from alerts.choices import AlertState
+    from alerts.models import Alert
+
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    horizon = (now.astimezone(dt.UTC) + _MAX_UTC_OFFSET).date()
+    with scopes_disabled():
+        due_from = dict(
+            Alert.objects.filter(state=AlertState.SNOOZED, snoozed_until__lte=horizon)
+            .values_list("practice_id")
+            .annotate(first=Min("snoozed_until"))
+            .order_by()
+        )
+    woken = 0
+    for practice in Practice.objects.filter(pk__in=list(due_from)).only("pk", "time_zone"):
+        today = now.astimezone(ZoneInfo(practice.time_zone)).date()
+        if due_from[practice.pk] > today:
+            continue  # its date has come east of here, not yet in this practice
+        with practice_scope(practice):
+            woken += alerts.wake_snoozed(today)
+    return woken

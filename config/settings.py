@@ -558,3 +558,10 @@ CELERY_BEAT_SCHEDULE["expire-practice-exports"] = {
     "task": "portability.tasks.expire_practice_exports",
     "schedule": 60 * 60,
 }
+
+# --- SMALL (issue 11 item 5): snoozed alerts reopen on their date, in each practice's
+# time zone, within 15 minutes of local midnight (not only at the nightly run).
+CELERY_BEAT_SCHEDULE["wake-snoozed-alerts"] = {
+    "task": "analytics.tasks.wake_snoozed_alerts",
+    "schedule": 15 * 60,
+}

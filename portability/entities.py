@@ -25,6 +25,7 @@ from communications.models import Letter, LetterTemplate
 from practices.models import AuditEntry, Practice, User
 from referrals.models import (
     Attachment,
+    DistinctPatientPair,
     MilestoneEvent,
     OfficeEvent,
     OnlineReferral,
@@ -56,6 +57,11 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("offices", ReferringOffice, "Referring offices (GP practices)."),
     Entity("doctors", ReferringProvider, "Referring doctors, each at one office."),
     Entity("patients", Patient, "Patients."),
+    Entity(
+        "distinct_patients",
+        DistinctPatientPair,
+        "Pairs of patients staff marked as different people (not duplicates).",
+    ),
     Entity("referrals", Referral, "Referrals (cases): one patient sent for one problem."),
     Entity(
         "milestones",

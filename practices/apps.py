@@ -11,10 +11,13 @@ class PracticesConfig(AppConfig):
         from . import idle, panels, receivers, user_sessions  # noqa: F401
 
         # The Settings page's sections (practices/panels.py), in this order with the
-        # other apps' (referrer health 20, letters 40, audit log 50, export 60).
+        # other apps' (referrer health 20, referrals 35, letters 40, audit log 50, export 60).
         panels.register(
             panels.SETTINGS, panels.template("practices/settings_team_section.html"), order=10
         )
         panels.register(
             panels.SETTINGS, panels.template("practices/settings_security_section.html"), order=30
+        )
+        panels.register(
+            panels.SETTINGS, panels.template("practices/settings_referrals_section.html"), order=35
         )

@@ -263,6 +263,35 @@ class PracticeSettings(models.Model):
         help_text="A session with no activity for this long is ended (warned a minute before).",
     )
 
+    # Referrals: the online form's promise to the GP and the worklist's stuck cases
+    # (Settings → Referrals). The defaults are what the app promised and flagged before
+    # these were settings.
+    online_contact_days_urgent = models.PositiveSmallIntegerField(
+        "urgent referrals: contact the patient within (business days)",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+    )
+    online_contact_days_soon = models.PositiveSmallIntegerField(
+        "soon referrals: contact the patient within (business days)",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+    )
+    online_contact_days_routine = models.PositiveSmallIntegerField(
+        "routine referrals: contact the patient within (business days)",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+    )
+    worklist_consult_not_booked_days = models.PositiveSmallIntegerField(
+        "consult not scheduled after (days)",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    worklist_no_decision_days = models.PositiveSmallIntegerField(
+        "no decision after the consult (days)",
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+    )
+
     # Claimed with a conditional UPDATE by the hourly scheduler, so each practice's nightly
     # recompute is queued once per local day however many beats or schedulers run.
     last_nightly_on = models.DateField(null=True, blank=True, editable=False)

@@ -7,6 +7,7 @@ from . import (
     views_api_keys,
     views_idle,
     views_invitations,
+    views_referral_settings,
     views_team,
 )
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     *views_api_keys.urlpatterns,
     *views_account_settings.urlpatterns,
+    *views_referral_settings.urlpatterns,
     *views_team.urlpatterns,
     *views_invitations.urlpatterns,
     *views_idle.urlpatterns,

@@ -407,3 +407,34 @@ class ImportPreset(TenantModel):
 
     def __str__(self):
         return self.name
+
+
+class DistinctPatientPair(models.Model):
+    """Two patients a member of staff said are different people ("not duplicates"), so the
+    likely-duplicate warning never pairs them again. Stored once per pair, lower id first."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    first = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "first", "second"], name="distinct_patients_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(first__lt=models.F("second")), name="distinct_patients_ordered"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["practice", "second"], name="distinct_patients_second"),
+        ]
+
+    def __str__(self):
+        return f"Patients {self.first_id} and {self.second_id} are different people"

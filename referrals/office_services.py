@@ -22,6 +22,33 @@ def office_health(offices: list[ReferringOffice]) -> dict[int, tuple[str, str]]:
     return statuses
 
 
+# The office list's Health filter asks the same way. ``office_health_statuses_requested``:
+# no kwargs; a receiver returns the statuses it knows as [(value, label)].
+# ``office_health_filter_requested``: kwargs status (one of those values); a receiver returns
+# a queryset of the ids of the offices in that status (a subquery: the filter is applied in
+# SQL before the list is paginated, so every page and the count agree).
+office_health_statuses_requested = Signal()
+office_health_filter_requested = Signal()
+
+
+def office_health_statuses() -> list[tuple[str, str]]:
+    statuses: list[tuple[str, str]] = []
+    for _receiver, answer in office_health_statuses_requested.send(sender=ReferringOffice):
+        statuses.extend(answer or [])
+    return statuses
+
+
+def filter_by_health(offices, status: str):
+    """The offices whose latest health is ``status``; none when nothing answers (a status
+    nobody computed is never invented)."""
+    for _receiver, office_ids in office_health_filter_requested.send(
+        sender=ReferringOffice, status=status
+    ):
+        if office_ids is not None:
+            return offices.filter(pk__in=office_ids)
+    return offices.none()
+
+
 def _set_archived(office: ReferringOffice, archived: bool, kind: str, by) -> bool:
     office = ReferringOffice.objects.select_for_update().get(pk=office.pk)
     if office.is_archived == archived:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from practices.models import Practice, User
+from practices.models import Practice, PracticeSettings, User
 
 from . import services
 from .choices import OnlineReferralStatus, SourceType, Urgency
@@ -35,8 +35,20 @@ from .uploads import CheckedFile
 
 logger = logging.getLogger(__name__)
 
-# What we promise the GP on the confirmation page (business days until we call the patient).
-CONTACT_WITHIN_BUSINESS_DAYS = {Urgency.URGENT: 1, Urgency.SOON: 2, Urgency.ROUTINE: 2}
+
+def contact_promise(practice: Practice) -> dict[str, int]:
+    """What the practice promises the GP on the form and its confirmation: business days
+    until we contact the patient, by urgency (Settings → Referrals)."""
+    # Read, never created: the public form (a visitor, a bot) must write nothing until a
+    # referral is accepted. A practice that never saved its settings has the defaults.
+    settings = PracticeSettings.objects.filter(practice=practice).first() or PracticeSettings()
+    return {
+        Urgency.URGENT: settings.online_contact_days_urgent,
+        Urgency.SOON: settings.online_contact_days_soon,
+        Urgency.ROUTINE: settings.online_contact_days_routine,
+    }
+
+
 MAX_SUGGESTIONS = 5
 # Below this likeness of normalized names an office is not worth suggesting by name.
 SIMILAR_NAME = 0.6

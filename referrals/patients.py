@@ -1,4 +1,5 @@
-"""Finding patients: the intake typeahead and the likely-duplicate check.
+"""Finding patients: the intake typeahead and the likely-duplicate check, and the "not
+duplicates" marker that keeps a pair staff told apart out of that check for good.
 
 Both run inside the request's practice scope (the scoped manager adds the practice filter),
 return at most a handful of rows, and never log what was searched for: a query is a
@@ -9,10 +10,11 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Func, IntegerField, Q, Value, When
 from django.db.models.functions import Replace
 
-from .models import Patient
+from .models import DistinctPatientPair, Patient
 
 SEARCH_LIMIT = 10
 MIN_QUERY_LENGTH = 2
@@ -104,9 +106,12 @@ def likely_duplicates(
     date_of_birth: dt.date | None = None,
     phone: str = "",
     limit: int = 5,
+    of: Patient | None = None,
 ) -> list[LikelyDuplicate]:
-    """Existing patients who are probably the person about to be created: the same name
-    and date of birth, or the same phone number. One query."""
+    """Existing patients who are probably the person about to be created (or, with ``of``,
+    the same person as that patient, who is left out along with every patient marked as
+    not a duplicate of them): the same name and date of birth, or the same phone number.
+    One query."""
     first_name, last_name = first_name.strip(), last_name.strip()
     same_name = None
     if first_name and last_name and date_of_birth:
@@ -124,11 +129,10 @@ def likely_duplicates(
     condition = conditions[0]
     for extra in conditions[1:]:
         condition |= extra
-    candidates = (
-        Patient.objects.alias(phone_digits=digits_expression("phone"))
-        .filter(condition)
-        .order_by("last_name", "first_name", "pk")[:limit]
-    )
+    candidates = Patient.objects.alias(phone_digits=digits_expression("phone")).filter(condition)
+    if of is not None:
+        candidates = candidates.exclude(pk=of.pk).exclude(pk__in=_told_apart(of.pk))
+    candidates = candidates.order_by("last_name", "first_name", "pk")[:limit]
     found = []
     for patient in candidates:
         reasons = []
@@ -145,3 +149,45 @@ def likely_duplicates(
             reasons.append("same phone")
         found.append(LikelyDuplicate(patient, reasons or ["similar details"]))
     return found
+
+
+def duplicates_of_patient(patient: Patient, limit: int = 5) -> list[LikelyDuplicate]:
+    """Other patients who look like ``patient`` and were not marked as different people."""
+    return likely_duplicates(
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        date_of_birth=patient.date_of_birth,
+        phone=patient.phone,
+        limit=limit,
+        of=patient,
+    )
+
+
+def _told_apart(patient_id: int):
+    """The ids of the patients marked as not duplicates of ``patient_id`` (a subquery)."""
+    pairs = DistinctPatientPair.objects.filter(Q(first_id=patient_id) | Q(second_id=patient_id))
+    return pairs.annotate(
+        other=Case(
+            When(first_id=patient_id, then=F("second_id")),
+            default=F("first_id"),
+            output_field=IntegerField(),
+        )
+    ).values("other")
+
+
+def mark_not_duplicates(one: Patient, other: Patient, *, by) -> bool:
+    """Record that ``one`` and ``other`` are different people, so the duplicate warning does
+    not pair them again. Returns False when the pair was already marked (a double click)."""
+    if one.pk == other.pk:
+        raise ValueError("A patient cannot be told apart from themselves.")
+    first, second = sorted((one, other), key=lambda p: p.pk)
+    try:
+        # A savepoint: the unique pair settles two clicks at once without breaking the
+        # caller's transaction.
+        with transaction.atomic():
+            DistinctPatientPair.objects.create(
+                practice_id=first.practice_id, first=first, second=second, marked_by=by
+            )
+    except IntegrityError:
+        return False
+    return True

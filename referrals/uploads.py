@@ -1,8 +1,10 @@
 """Checks on files sent with an online referral, by what they contain.
 
 A file's name and the content type its browser claims are chosen by the sender, so neither
-is trusted: the first bytes say what a file is (JPEG, PNG, GIF, TIFF or PDF), an image must
-really decode with Pillow, and the content type we store and later serve comes from here.
+is trusted: the first bytes say what a file is (JPEG, PNG, GIF, TIFF or PDF; a DICOM file by
+its "DICM" marker after the 128-byte preamble), an image must really decode with Pillow, and
+the content type we store and later serve comes from here. DICOM files are stored and offered
+for download only, never rendered (views/attachments.py).
 """
 
 import warnings
@@ -13,7 +15,12 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 5
-ACCEPTED_KINDS = "JPEG, PNG, GIF or TIFF image, or a PDF"
+ACCEPTED_KINDS = "JPEG, PNG, GIF or TIFF image, a PDF or a DICOM file"
+DICOM = "application/dicom"
+# A DICOM Part 10 file: a 128-byte preamble (any content), then "DICM", then the file meta
+# group. A file named .dcm without the marker is refused with its own message.
+_DICOM_PREAMBLE = 128
+_DICOM_MAGIC = b"DICM"
 
 # (leading bytes, Pillow format or "PDF", content type we serve it as)
 _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
@@ -67,9 +74,17 @@ def check_attachment(upload: IO[bytes], raw_name: str, size: int) -> CheckedFile
         if head.startswith(signature):
             _check_image(upload, name, image_format)
             return CheckedFile(name, content_type, size)
+    if head[_DICOM_PREAMBLE : _DICOM_PREAMBLE + len(_DICOM_MAGIC)] == _DICOM_MAGIC:
+        return CheckedFile(name, DICOM, size)
     if b"%PDF-" in head:
         _check_pdf(upload, name, size)
         return CheckedFile(name, "application/pdf", size)
+    if name.lower().endswith((".dcm", ".dicom")):
+        raise UploadRejected(
+            f"“{name}” is named like a DICOM file but is not one (no DICOM marker "
+            "after its 128-byte preamble). Export it again from the imaging software as "
+            "DICOM, or send the image as JPEG, PNG, TIFF or PDF."
+        )
     raise UploadRejected(
         f"“{name}” is not a {ACCEPTED_KINDS} (its content is not one of these, "
         "whatever its name says)."

@@ -12,14 +12,33 @@ from django import forms
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
+from practices.models import Practice, settings_for
+
 from .choices import CLOSED_STATUSES, OPEN_STATUSES, CaseType, MilestoneKind, Status, Urgency
 from .models import MilestoneEvent, Referral, ReferringOffice
 
-# Thresholds of the queues, in calendar days in the practice's time zone.
+# Default thresholds of the queues, in calendar days in the practice's time zone; each
+# practice sets its own (PracticeSettings.worklist_*_days, Settings → Referrals).
 NO_DECISION_DAYS = 14
 CONSULT_NOT_BOOKED_DAYS = 7
 
 PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class StuckThresholds:
+    """After how many days a case counts as stuck in a queue."""
+
+    consult_not_booked_days: int = CONSULT_NOT_BOOKED_DAYS
+    no_decision_days: int = NO_DECISION_DAYS
+
+    @classmethod
+    def of(cls, practice: Practice) -> "StuckThresholds":
+        settings = settings_for(practice)
+        return cls(
+            consult_not_booked_days=settings.worklist_consult_not_booked_days,
+            no_decision_days=settings.worklist_no_decision_days,
+        )
 
 
 class Queue:
@@ -30,23 +49,31 @@ class Queue:
     CONSULT_NOT_BOOKED = "consult_not_booked"
     NO_SHOW = "no_show"
 
-    choices = [
-        (NO_DECISION, f"Consult done, no decision for {NO_DECISION_DAYS}+ days"),
-        (SURGERY_NOT_BOOKED, "Accepted, surgery not scheduled"),
-        (
-            CONSULT_NOT_BOOKED,
-            f"Received, consult not scheduled for {CONSULT_NOT_BOOKED_DAYS}+ days",
-        ),
-        (NO_SHOW, "No-show, not rebooked"),
-    ]
-    labels = dict(choices)
-    # The flag on a row, where the stage badge already says the rest.
-    flags = {
-        NO_DECISION: f"No decision for {NO_DECISION_DAYS}+ days",
-        SURGERY_NOT_BOOKED: "Surgery not scheduled",
-        CONSULT_NOT_BOOKED: f"Consult not scheduled for {CONSULT_NOT_BOOKED_DAYS}+ days",
-        NO_SHOW: "Not rebooked",
-    }
+    values = (NO_DECISION, SURGERY_NOT_BOOKED, CONSULT_NOT_BOOKED, NO_SHOW)
+
+    @staticmethod
+    def choices(limits: StuckThresholds = StuckThresholds()) -> list[tuple[str, str]]:
+        return [
+            (Queue.NO_DECISION, f"Consult done, no decision for {limits.no_decision_days}+ days"),
+            (Queue.SURGERY_NOT_BOOKED, "Accepted, surgery not scheduled"),
+            (
+                Queue.CONSULT_NOT_BOOKED,
+                f"Received, consult not scheduled for {limits.consult_not_booked_days}+ days",
+            ),
+            (Queue.NO_SHOW, "No-show, not rebooked"),
+        ]
+
+    @staticmethod
+    def flags(limits: StuckThresholds = StuckThresholds()) -> dict[str, str]:
+        """The flag on a row, where the stage badge already says the rest."""
+        return {
+            Queue.NO_DECISION: f"No decision for {limits.no_decision_days}+ days",
+            Queue.SURGERY_NOT_BOOKED: "Surgery not scheduled",
+            Queue.CONSULT_NOT_BOOKED: (
+                f"Consult not scheduled for {limits.consult_not_booked_days}+ days"
+            ),
+            Queue.NO_SHOW: "Not rebooked",
+        }
 
 
 class Sort:
@@ -71,18 +98,18 @@ def _start_of_local_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def queue_condition(queue: str, today: dt.date) -> Q:
+def queue_condition(queue: str, today: dt.date, limits: StuckThresholds = StuckThresholds()) -> Q:
     """The cases in ``queue`` on ``today`` (practice-local), as a filter."""
     if queue == Queue.NO_DECISION:
-        # In 'consult completed' since a day at least NO_DECISION_DAYS days ago.
-        since = _start_of_local_day(today - dt.timedelta(days=NO_DECISION_DAYS - 1))
+        # In 'consult completed' since a day at least no_decision_days days ago.
+        since = _start_of_local_day(today - dt.timedelta(days=limits.no_decision_days - 1))
         return Q(status=Status.CONSULT_COMPLETED, status_changed_at__lt=since)
     if queue == Queue.SURGERY_NOT_BOOKED:
         return Q(status=Status.TREATMENT_ACCEPTED)
     if queue == Queue.CONSULT_NOT_BOOKED:
         return Q(
             status=Status.RECEIVED,
-            received_on__lte=today - dt.timedelta(days=CONSULT_NOT_BOOKED_DAYS),
+            received_on__lte=today - dt.timedelta(days=limits.consult_not_booked_days),
         )
     if queue == Queue.NO_SHOW:
         # Rebooking moves a case out of 'no-show', so every no-show case is unbooked.
@@ -103,9 +130,7 @@ class WorklistForm(forms.Form):
         ),
     )
     stage = forms.ChoiceField(label="Stage", required=False)
-    queue = forms.ChoiceField(
-        label="Needs attention", required=False, choices=[("", "Any")] + Queue.choices
-    )
+    queue = forms.ChoiceField(label="Needs attention", required=False)
     office = forms.ModelChoiceField(
         label="Referring office",
         required=False,
@@ -120,8 +145,9 @@ class WorklistForm(forms.Form):
     )
     sort = forms.ChoiceField(label="Sort", required=False, choices=Sort.choices)
 
-    def __init__(self, data=None):
+    def __init__(self, data=None, limits: StuckThresholds = StuckThresholds()):
         super().__init__(data)
+        self.fields["queue"].choices = [("", "Any"), *Queue.choices(limits)]
         # Built here, inside the request's practice scope: only our offices.
         self.fields["office"].queryset = ReferringOffice.objects.order_by("name")
         self.fields["stage"].choices = [
@@ -169,14 +195,16 @@ def base_cases(filters: dict) -> QuerySet:
     return qs
 
 
-def worklist_cases(filters: dict, today: dt.date | None = None) -> QuerySet:
+def worklist_cases(
+    filters: dict, today: dt.date | None = None, limits: StuckThresholds = StuckThresholds()
+) -> QuerySet:
     """The cases to list, with what the table shows fetched in the same query."""
     today = today or timezone.localdate()
     qs = base_cases(filters)
     stage = filters.get("stage") or OPEN
     qs = qs.filter(status__in=OPEN_STATUSES) if stage == OPEN else qs.filter(status=stage)
     if filters.get("queue"):
-        qs = qs.filter(queue_condition(filters["queue"], today))
+        qs = qs.filter(queue_condition(filters["queue"], today, limits))
     # The appointment the case waits for (or, after a no-show, the one it missed).
     appointment = (
         MilestoneEvent.objects.filter(
@@ -207,14 +235,16 @@ def urgency_rank() -> Case:
     )
 
 
-def worklist_counts(filters: dict, today: dt.date | None = None) -> dict[str, int]:
+def worklist_counts(
+    filters: dict, today: dt.date | None = None, limits: StuckThresholds = StuckThresholds()
+) -> dict[str, int]:
     """How many cases each stage and queue holds (within the other filters), in one query."""
     today = today or timezone.localdate()
     aggregates = {OPEN: Count("id", filter=Q(status__in=OPEN_STATUSES))}
     for status in Status.values:
         aggregates[status] = Count("id", filter=Q(status=status))
-    for queue, _label in Queue.choices:
-        aggregates[f"queue_{queue}"] = Count("id", filter=queue_condition(queue, today))
+    for queue in Queue.values:
+        aggregates[f"queue_{queue}"] = Count("id", filter=queue_condition(queue, today, limits))
     return base_cases(filters).aggregate(**aggregates)
 
 
@@ -237,13 +267,21 @@ def case_ages(referral: Referral, today: dt.date | None = None) -> CaseAges:
     return CaseAges(days_since_received=since_received, days_in_stage=in_stage)
 
 
-def stuck_in(referral: Referral, ages: CaseAges) -> str | None:
+def stuck_in(
+    referral: Referral, ages: CaseAges, limits: StuckThresholds = StuckThresholds()
+) -> str | None:
     """The queue a case sits in, if any, to flag it in the list."""
-    if referral.status == Status.CONSULT_COMPLETED and ages.days_in_stage >= NO_DECISION_DAYS:
+    if (
+        referral.status == Status.CONSULT_COMPLETED
+        and ages.days_in_stage >= limits.no_decision_days
+    ):
         return Queue.NO_DECISION
     if referral.status == Status.TREATMENT_ACCEPTED:
         return Queue.SURGERY_NOT_BOOKED
-    if referral.status == Status.RECEIVED and ages.days_since_received >= CONSULT_NOT_BOOKED_DAYS:
+    if (
+        referral.status == Status.RECEIVED
+        and ages.days_since_received >= limits.consult_not_booked_days
+    ):
         return Queue.CONSULT_NOT_BOOKED
     if referral.status == Status.NO_SHOW:
         return Queue.NO_SHOW
@@ -255,16 +293,17 @@ class WorklistRow:
     case: Referral
     ages: CaseAges
     stuck: str | None
-
-    @property
-    def stuck_label(self) -> str:
-        return Queue.flags.get(self.stuck, "") if self.stuck else ""
+    stuck_label: str = ""
 
 
-def worklist_rows(cases, today: dt.date | None = None) -> list[WorklistRow]:
+def worklist_rows(
+    cases, today: dt.date | None = None, limits: StuckThresholds = StuckThresholds()
+) -> list[WorklistRow]:
     today = today or timezone.localdate()
+    flags = Queue.flags(limits)
     rows = []
     for case in cases:
         ages = case_ages(case, today)
-        rows.append(WorklistRow(case, ages, stuck_in(case, ages)))
+        stuck = stuck_in(case, ages, limits)
+        rows.append(WorklistRow(case, ages, stuck, flags.get(stuck, "") if stuck else ""))
     return rows

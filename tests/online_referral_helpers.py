@@ -82,3 +82,17 @@ def make_submission(practice, *, files=(), **overrides):
     checked = [(f, check_attachment(f, f.name, f.size)) for f in files]
     with practice_scope(practice):
         return online_intake.submit(practice, data, checked)
+
+
+def dicom_bytes(pixels: int = 64) -> bytes:
+    """A small synthetic DICOM Part 10 file: the 128-byte preamble, the "DICM" marker and a
+    file meta group (explicit VR little endian), then a few bytes standing for pixel data."""
+
+    def element(group: int, elem: int, vr: bytes, value: bytes) -> bytes:
+        if len(value) % 2:
+            value += b"\x00"
+        return struct.pack("<HH", group, elem) + vr + struct.pack("<H", len(value)) + value
+
+    meta = element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1")
+    length = element(0x0002, 0x0000, b"UL", struct.pack("<I", len(meta)))
+    return b"\x00" * 128 + b"DICM" + length + meta + bytes(range(256))[:pixels]

@@ -13,6 +13,7 @@ from referrals.models import Attachment, OnlineReferral
 from referrals.uploads import UploadRejected, check_attachment
 
 from .online_referral_helpers import (
+    dicom_bytes,
     form_data,
     image_bytes,
     make_submission,
@@ -108,11 +109,11 @@ def test_the_shown_name_loses_folders_and_control_characters():
     [
         (
             upload("xray.png", b"plain text pretending\n", "image/png"),
-            "“xray.png” is not a JPEG, PNG, GIF or TIFF image, or a PDF",
+            "“xray.png” is not a JPEG, PNG, GIF or TIFF image, a PDF or a DICOM file",
         ),
         (
             upload("invoice.pdf", b"MZ\x90\x00" + b"\x00" * 500, "application/pdf"),
-            "“invoice.pdf” is not a JPEG, PNG, GIF or TIFF image, or a PDF",
+            "“invoice.pdf” is not a JPEG, PNG, GIF or TIFF image, a PDF or a DICOM file",
         ),
         (
             upload("huge.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * (11 * MB), "image/png"),
@@ -211,3 +212,79 @@ def test_another_practices_attachment_is_404(client, attachment, outsider):
 def test_media_files_are_not_served_by_url(admin_client, attachment):
     assert admin_client.get(f"/media/{attachment.file.name}").status_code == 404
     assert admin_client.get(f"/{attachment.file.name}").status_code == 404
+
+
+# --- DICOM (issue 12 item 6): stored and offered for download, never rendered ----------
+
+
+def test_a_dicom_file_is_accepted_stored_and_downloadable_with_an_audit_entry(
+    client, admin_user, practice, private_media
+):
+    from practices.audit import AuditAction
+    from practices.models import AuditEntry
+
+    content = dicom_bytes()
+    response = client.post(
+        "/refer/lakeside/",
+        form_data(attachments=[upload("CBCT scan.dcm", content, "application/octet-stream")]),
+    )
+    assert response.status_code == 302
+    with practice_scope(practice):
+        attachment = Attachment.objects.get()
+    assert (attachment.original_name, attachment.content_type, attachment.size) == (
+        "CBCT scan.dcm",
+        "application/dicom",
+        len(content),
+    )
+    client.force_login(admin_user)
+    item = client.get(f"/inbox/{attachment.online_referral_id}/").content.decode()
+    link = f'href="/attachments/{attachment.pk}/?download=1" data-testid="dicom-download"'
+    assert link in item
+    assert f'<img src="/attachments/{attachment.pk}/"' not in item  # never rendered
+    # Even without ?download=1 the browser is told to save it, not to show it.
+    response = client.get(f"/attachments/{attachment.pk}/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/dicom"
+    assert response["Content-Disposition"] == 'attachment; filename="CBCT scan.dcm"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == content
+    with scopes_disabled():
+        entry = AuditEntry.objects.filter(action=AuditAction.DOWNLOADED).get()
+    assert (entry.object_type, entry.object_id) == ("attachment", str(attachment.pk))
+
+
+def test_a_dicom_file_is_recognised_by_its_marker_whatever_its_name():
+    content = dicom_bytes()
+    checked = check_attachment(io.BytesIO(content), "IMG0001", len(content))
+    assert checked.content_type == "application/dicom"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a dicom at all" * 20, "“fake.dcm” is named like a DICOM file but is not one"),
+        # The marker at the wrong place (no 128-byte preamble) is no DICOM file either.
+        (b"DICM" + b"\x00" * 300, "“fake.dcm” is named like a DICOM file but is not one"),
+        (b"\x00" * 128 + b"DICM" + b"\x00" * (11 * MB), "“fake.dcm” is 11 MB; each file may"),
+    ],
+    ids=["text", "no-preamble", "11-mb"],
+)
+def test_a_fake_or_oversized_dcm_is_refused_with_a_clear_message(
+    client, practice, private_media, content, message
+):
+    page = client.post(
+        "/refer/lakeside/",
+        form_data(attachments=[upload("fake.dcm", content, "application/dicom")]),
+    ).content.decode()
+    assert message in page
+    with scopes_disabled():
+        assert not Attachment.objects.exists()
+    assert stored_files(private_media) == []
+
+
+def test_another_practices_dicom_file_is_404(client, outsider, practice):
+    make_submission(practice, files=[upload("scan.dcm", dicom_bytes())])
+    with practice_scope(practice):
+        attachment = Attachment.objects.get()
+    client.force_login(outsider)
+    assert client.get(f"/attachments/{attachment.pk}/?download=1").status_code == 404

@@ -302,3 +302,23 @@ def test_every_role_may_use_the_worklist(client, request, cases, user_fixture):
 def test_a_case_row_links_to_its_timeline(coordinator_client, cases):
     html = get(coordinator_client).content.decode()
     assert f'href="{reverse("referral_detail", args=[cases["accepted"].pk])}"' in html
+
+
+def test_the_practices_own_stuck_thresholds_decide_the_queues_and_flags(
+    coordinator_client, in_practice, cases
+):
+    from practices.models import PracticeSettings
+
+    PracticeSettings.objects.update_or_create(
+        practice=in_practice,
+        defaults={"worklist_consult_not_booked_days": 5, "worklist_no_decision_days": 15},
+    )
+    assert listed(get(coordinator_client, queue=Queue.CONSULT_NOT_BOOKED)) == pks(
+        cases, "fresh", "waiting_7", "waiting_10"
+    )
+    assert listed(get(coordinator_client, queue=Queue.NO_DECISION)) == pks(cases, "decision_15")
+    html = get(coordinator_client).content.decode()
+    assert "Received, consult not scheduled for 5+ days" in html
+    assert "Consult done, no decision for 15+ days" in html
+    assert "Consult not scheduled for 5+ days" in html  # the flag on a row
+    assert "for 7+ days" not in html and "for 14+ days" not in html

@@ -50,7 +50,7 @@ DONE = {
 STATE_HELP = {
     AlertState.OPEN: "Nobody has looked at these yet.",
     AlertState.ACKNOWLEDGED: "Someone is on it.",
-    AlertState.SNOOZED: "Out of sight until their date; the nightly run reopens them.",
+    AlertState.SNOOZED: "Out of sight until their date; they reopen on the morning of that day.",
     AlertState.RESOLVED: "Done, with a note saying how.",
 }
 

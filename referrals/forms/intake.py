@@ -20,7 +20,7 @@ from practices.models import Practice
 from ..choices import OFFICE_SOURCES, CaseType, OfficeEventKind, SourceType, Urgency
 from ..models import OfficeEvent, Patient, Referral, ReferringOffice, ReferringProvider
 from ..office_lookup import active_providers
-from ..patients import LikelyDuplicate, likely_duplicates
+from ..patients import LikelyDuplicate, likely_duplicates, mark_not_duplicates
 from ..services import ReferralInput, create_referral, validate_source
 
 NEW_DOCTOR = "new"
@@ -55,6 +55,9 @@ class IntakeResult:
     referral: Referral
     # The office whose first referral ever this is (a new referrer), else None.
     new_referrer: ReferringOffice | None
+    # The patients the new patient was confirmed to be different from (the duplicate
+    # warning's "this is a different person"): marked so the pairs are not warned of again.
+    told_apart: tuple[Patient, ...] = ()
 
 
 def _typeahead(url_name: str, results_id: str, placeholder: str) -> forms.TextInput:
@@ -409,9 +412,14 @@ class IntakeForm(forms.Form):
         """Create what is new (patient, office, doctor) and the referral, all or nothing."""
         cleaned = self.cleaned_data
         patient = cleaned["patient"]
+        told_apart: list[Patient] = []
         if patient is None:
             patient = self.new_patient
             patient.save()
+            # Only reached with confirm_new_patient ticked when the warning showed anyone.
+            for duplicate in self.duplicates:
+                if mark_not_duplicates(patient, duplicate.patient, by=user):
+                    told_apart.append(duplicate.patient)
         office = provider = None
         if cleaned["source_type"] in OFFICE_SOURCES:
             office = cleaned["referring_office"]
@@ -443,4 +451,4 @@ class IntakeForm(forms.Form):
                 referral=referral, kind=OfficeEventKind.FIRST_REFERRAL
             ).exists()
         )
-        return IntakeResult(referral, office if is_first else None)
+        return IntakeResult(referral, office if is_first else None, tuple(told_apart))

@@ -48,9 +48,11 @@ class OnlineReferralForm(forms.ModelForm):
         required=False,
         label="Attach files",
         help_text=f"Up to {MAX_ATTACHMENTS} files, 10 MB each: JPEG, PNG, GIF or TIFF images, "
-        "or PDF.",
+        "PDF, or DICOM (.dcm) radiographs.",
         widget=MultipleFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/gif,image/tiff,.pdf"}
+            attrs={
+                "accept": "image/jpeg,image/png,image/gif,image/tiff,.pdf,.dcm,application/dicom"
+            }
         ),
     )
     # Hidden from people by CSS; bots fill every field they find.

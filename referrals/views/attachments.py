@@ -11,6 +11,7 @@ from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
 from ..models import Attachment
+from ..uploads import DICOM
 
 
 @never_cache
@@ -28,10 +29,13 @@ def attachment_file(request, pk):
             else "Attachment of the case"
         ),
     )
+    # A DICOM file is only ever downloaded (for the practice's imaging software): no
+    # browser renders one, and it is never shown inline.
+    download = request.GET.get("download") == "1" or attachment.content_type == DICOM
     response = FileResponse(
         attachment.file.open("rb"),
         content_type=attachment.content_type,  # decided from the content at upload
-        as_attachment=request.GET.get("download") == "1",
+        as_attachment=download,
         filename=attachment.original_name,
     )
     # Never let a browser second-guess the type we checked.

@@ -76,6 +76,13 @@ def intake(request):
 def _saved(request, result, *, then_new: bool):
     referral = result.referral
     record(request, AuditAction.CREATED, obj=referral, summary="Referral entered at intake")
+    for other in result.told_apart:
+        record(
+            request,
+            AuditAction.CHANGED,
+            obj=referral.patient,
+            summary=f"Marked not a duplicate of patient #{other.pk} (intake)",
+        )
     case_url = reverse("referral_detail", args=[referral.pk])
     # Messages may travel in a cookie: ids and office names only, never the patient's name.
     messages.success(

@@ -29,7 +29,13 @@ from ..choices import LetterChannel, OfficeEventKind
 from ..forms.offices import OfficeForm, ProviderForm
 from ..merging import FILLABLE_FIELDS, MergeRefused, merge_offices, preview_merge
 from ..models import OfficeEvent, Referral, ReferringOffice, ReferringProvider
-from ..office_services import archive_office, office_health, restore_office
+from ..office_services import (
+    archive_office,
+    filter_by_health,
+    office_health,
+    office_health_statuses,
+    restore_office,
+)
 
 PER_PAGE = 100
 RECENT_DAYS = 90
@@ -127,6 +133,12 @@ def office_list(request):
     elif show == "archived":
         offices = offices.filter(is_archived=True)
     offices = search_offices(offices, query)
+    # Referrer health (computed by analytics) filters in SQL, before the page is cut.
+    health_choices = dict(office_health_statuses())
+    status = request.GET.get("status", "")
+    status = status if status in health_choices else ""
+    if status:
+        offices = filter_by_health(offices, status)
     offices = with_counts(offices, timezone.localdate()).order_by(*SORTS[sort][1])
 
     page = Paginator(offices, PER_PAGE).get_page(request.GET.get("page"))
@@ -142,6 +154,9 @@ def office_list(request):
         "query": query,
         "show": show,
         "sort": sort,
+        "status": status,
+        "status_label": health_choices.get(status, ""),
+        "health_choices": health_choices,
         "show_choices": SHOW_CHOICES,
         "sorts": {key: label for key, (label, _order) in SORTS.items()},
         "recent_days": RECENT_DAYS,

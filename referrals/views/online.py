@@ -74,6 +74,7 @@ def public_form(request, practice_slug):
             "practice": practice,
             "form": form,
             "max_files": MAX_ATTACHMENTS,
+            "promise": online_intake.contact_promise(practice),
             # Browsers cannot refill file inputs: say so when the form comes back.
             "files_dropped": bool(request.FILES) and form.is_bound,
         }
@@ -87,6 +88,7 @@ def _initials(first: str, last: str) -> str:
 def _remember_thanks(request, practice, online, data) -> None:
     # Only what the confirmation shows: the doctor's name and the patient's initials.
     urgency = data.get("urgency") or Urgency.ROUTINE
+    promise = online_intake.contact_promise(practice)  # a bot's data may hold any urgency
     request.session[THANKS_SESSION_KEY] = {
         "practice_slug": practice.slug,
         "reference": online_intake.reference_of(online) if online else "",
@@ -94,7 +96,7 @@ def _remember_thanks(request, practice, online, data) -> None:
         "initials": _initials(
             str(data.get("patient_first_name", "")), str(data.get("patient_last_name", ""))
         ),
-        "days": online_intake.CONTACT_WITHIN_BUSINESS_DAYS.get(urgency, 2),
+        "days": promise.get(urgency, promise[Urgency.ROUTINE]),
     }
 
 

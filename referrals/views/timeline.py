@@ -230,13 +230,16 @@ def referral_undo(request, pk: int):
 @require_GET
 def worklist_view(request):
     """Open cases by stage, with the coordinator's queues; one URL for page and fragment."""
-    form = worklist.WorklistForm(request.GET or None)
+    # The practice's own stuck-case thresholds (Settings → Referrals).
+    limits = worklist.StuckThresholds.of(request.practice)
+    form = worklist.WorklistForm(request.GET or None, limits)
     filters = form.filters
     today = timezone.localdate()
-    cases = worklist.worklist_cases(filters, today)
+    cases = worklist.worklist_cases(filters, today, limits)
     page = Paginator(cases, worklist.PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = worklist.worklist_rows(page.object_list, today)
-    counts = worklist.worklist_counts(filters, today)
+    rows = worklist.worklist_rows(page.object_list, today, limits)
+    counts = worklist.worklist_counts(filters, today, limits)
+    queue_labels = dict(worklist.Queue.choices(limits))
     # The search words may be a patient's name: the entry names the tab, never the words.
     record(
         request,
@@ -255,10 +258,10 @@ def worklist_view(request):
         "rows": rows,
         "stage": filters.get("stage") or worklist.OPEN,
         "queue": filters.get("queue", ""),
-        "queue_label": worklist.Queue.labels.get(filters.get("queue", ""), ""),
+        "queue_label": queue_labels.get(filters.get("queue", ""), ""),
         "stage_tabs": [(s, S(s).label, counts[s]) for s in worklist.STAGE_ORDER],
         "finished_tabs": [(s, S(s).label, counts[s]) for s in worklist.FINISHED_ORDER],
-        "queues": [(q, label, counts[f"queue_{q}"]) for q, label in worklist.Queue.choices],
+        "queues": [(q, label, counts[f"queue_{q}"]) for q, label in queue_labels.items()],
         "query_without_page": _params_without(request.GET, "page"),
         "filter_params": _params_without(request.GET, "page", "stage", "queue"),
         "is_filtered": any(k in filters for k in ("q", "office", "case_type", "urgency")),

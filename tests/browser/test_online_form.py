@@ -120,7 +120,9 @@ def test_a_refused_file_is_named_on_the_form(page, live_server, lakeside, screen
     )
     page.get_by_role("button", name="Send referral").click()
     summary = page.get_by_test_id("error-summary")
-    expect(summary).to_contain_text("“xray.png” is not a JPEG, PNG, GIF or TIFF image, or a PDF")
+    expect(summary).to_contain_text(
+        "“xray.png” is not a JPEG, PNG, GIF or TIFF image, a PDF or a DICOM file"
+    )
     expect(summary).to_contain_text("please attach them again")
     # What was typed is kept; only the file must be chosen again.
     expect(page.get_by_label("Office name")).to_have_value("Maple Family Dental")

@@ -89,6 +89,7 @@ class Objects:
     invitation: Invitation
     export_job: ExportJob  # a finished export of all data, still downloadable
     identifying: list[str] = field(default_factory=list)
+    twin: Patient | None = None  # a second patient (the "not duplicates" pair)
 
 
 def _at(days_ago: int, hour: int = 10) -> dt.datetime:
@@ -157,6 +158,7 @@ def build_practice(tag: str, slug: str) -> Objects:
             practice=practice, first_name="Evelyn", last_name=f"{tag}doc"
         )
         patient = PatientFactory(practice=practice, first_name="Jordan", last_name=f"{tag}patient")
+        twin = PatientFactory(practice=practice, first_name="Morgan", last_name=f"{tag}twin")
 
         def new_referral(received_days_ago: int) -> Referral:
             return create_referral(
@@ -283,6 +285,7 @@ def build_practice(tag: str, slug: str) -> Objects:
         membership=membership,
         invitation=invitation,
         export_job=export_job,
+        twin=twin,
         # Strings only this practice's data contains (a page of the other practice must
         # show none of them). The tag alone would also match an email domain in a header.
         identifying=[

@@ -98,6 +98,7 @@ ROUTES: dict[str, Route] = {
     "api_key_revoke": Route(kwargs=_obj("api_key", "key_id"), method="POST"),
     "referrer_health_settings": Route(),
     "security_settings": Route(),
+    "referral_settings": Route(),
     "referrer_health_recompute": Route(method="POST"),
     # The audit log's filters are words and the practice's own members, not object ids.
     "audit_log": Route(),
@@ -119,6 +120,9 @@ ROUTES: dict[str, Route] = {
         query=lambda o: {"first_name": "Jordan", "last_name": "X", "date_of_birth": "1990-01-01"}
     ),
     "patient_detail": Route(kwargs=_obj("patient")),
+    "patient_not_duplicate": Route(
+        kwargs=lambda o: {"pk": o.patient.pk, "other_pk": o.twin.pk}, method="POST"
+    ),
     "worklist": Route(),
     "referral_detail": Route(kwargs=_obj("referral")),
     "referral_step": Route(kwargs=lambda o: {"pk": o.booked.pk, "kind": K.CONSULT_SCHEDULED}),

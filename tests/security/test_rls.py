@@ -30,6 +30,7 @@ from practices.models import AuditEntry, Invitation, Role, settings_for
 from practices.scoping import practice_scope
 from referrals.models import (
     Attachment,
+    DistinctPatientPair,
     ImportJob,
     ImportPreset,
     MilestoneEvent,
@@ -38,7 +39,13 @@ from referrals.models import (
 )
 from referrals.tasks import practice_heartbeat
 from tests.conftest import _member
-from tests.factories import MembershipFactory, OfficeFactory, PracticeFactory, ReferralFactory
+from tests.factories import (
+    MembershipFactory,
+    OfficeFactory,
+    PatientFactory,
+    PracticeFactory,
+    ReferralFactory,
+)
 
 
 def _fill_practice(practice, n: int) -> None:
@@ -113,6 +120,11 @@ def _fill_practice(practice, n: int) -> None:
         )
         StatusLinkAccess.objects.create(practice=practice, link=link)
         ExportJob.objects.create(practice=practice, status="done")
+        DistinctPatientPair.objects.create(
+            practice=practice,
+            first=referral.patient,
+            second=PatientFactory(practice=practice, first_name="Other"),
+        )
 
 
 @pytest.fixture
