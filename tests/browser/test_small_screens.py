@@ -134,6 +134,27 @@ def test_the_phone_menu_opens_by_tap_and_by_keyboard_and_its_links_navigate(
     expect(nav).to_be_hidden()
 
 
+def test_the_settings_pages_and_the_print_queue_fit_a_phone(
+    login, live_server, admin_user, busy_practice, page, screenshot
+):
+    page.set_viewport_size(PHONE)
+    login(admin_user)
+    pages = {
+        "settings": ("/settings/", "Settings"),
+        "team": ("/settings/team/", "Team"),
+        "letter-editor": ("/settings/letters/consult_completed/", "Consult completed"),
+        "audit-log": ("/settings/audit-log/", "Audit log"),
+        "print-queue": ("/letters/print-queue/", "Print queue"),
+        "inbox": ("/inbox/", "Online referrals"),
+        "reports": ("/reports/", "Reports"),
+    }
+    for name, (path, heading) in pages.items():
+        page.goto(f"{live_server.url}{path}")
+        expect(page.get_by_role("heading", level=1).first).to_contain_text(heading)
+        screenshot(f"390-{name}")
+        assert_fits(page, name)
+
+
 def test_an_admin_snoozes_an_alert_on_a_phone(
     login, live_server, admin_user, busy_practice, page, screenshot
 ):
