@@ -134,6 +134,21 @@ def test_the_phone_menu_opens_by_tap_and_by_keyboard_and_its_links_navigate(
     expect(nav).to_be_hidden()
 
 
+def test_the_phone_menu_needs_no_javascript(login, live_server, admin_user, page, new_context):
+    login(admin_user)
+    # The same session in a browser with JavaScript switched off.
+    context = new_context(java_script_enabled=False, viewport=PHONE)
+    context.add_cookies(page.context.cookies())
+    bare = context.new_page()
+    bare.goto(f"{live_server.url}/alerts/")
+    nav = bare.get_by_role("navigation", name="Main")
+    expect(nav).to_be_hidden()
+    bare.get_by_test_id("menu-button").click()
+    nav.get_by_role("link", name="Referrers").click()
+    expect(bare).to_have_url(f"{live_server.url}/referrers/health/")
+    assert_fits(bare, "the board without JavaScript")
+
+
 def test_the_settings_pages_and_the_print_queue_fit_a_phone(
     login, live_server, admin_user, busy_practice, page, screenshot
 ):
