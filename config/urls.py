@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
+from config.favicon import favicon
 from practices import views as practice_views
 
 # The admin has no login form of its own: operators log in like everyone else, with the
@@ -13,6 +14,7 @@ handler500 = "config.errors.server_error"
 
 urlpatterns = [
     path("healthz", practice_views.healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Before the API's own URLs (their catch-all answers unknown paths with a JSON 404).

@@ -9,6 +9,8 @@
  *   <button data-copy="#field-id">      copies the field's value, then reads "Copied"
  *   <input type=checkbox data-check-all="css selector">  ticks or unticks those boxes
  *   <select data-picks-radio>           inside a <label>: picking from it ticks the label's radio
+ *   <details data-menu>                 (the phone's Menu, base.html) closes on Escape, giving
+ *                                       the focus back to its button, and on a click outside it
  */
 (function () {
   "use strict";
@@ -60,5 +62,24 @@
     } else if (document.execCommand("copy")) {
       done();
     }
+  });
+
+  // The Menu opens and closes without any script (it is a <details>); this only adds what
+  // people expect of a menu that covers the page.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
   });
 })();

@@ -91,7 +91,7 @@ def test_a_row_has_counts_sparkline_last_referral_and_acceptance(admin_client, p
     html = get(admin_client)
     row = html[html.index(f'data-office-id="{office.pk}"') :]
     row = row[: row.index("</tr>")]
-    cells = re.findall(r'<td class="num">(\d+|—|\d+%)</td>', row)
+    cells = re.findall(r'<td class="num[^"]*">(\d+|—|\d+%)</td>', row)
     assert cells[:3] == ["0", "1", "2"]  # Oct 1 is 56 days back, Sep 1 86 days
     assert "Oct 1, 2026" in row
     assert "100%" in row  # 4 accepted, none declined

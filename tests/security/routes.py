@@ -240,6 +240,7 @@ ROUTES: dict[str, Route] = {
 # --- public routes: no practice login, or a check of their own -----------------------
 PUBLIC: dict[str, str] = {
     "healthz": "load-balancer health check; says ok or error, no data (tests/test_healthz.py)",
+    "favicon": "redirects to the site's icon in static/; no data (tests/test_favicon.py)",
     "login": "the login form",
     "logout": "ends the session",
     "pick_practice": "a logged-in user picks among their own memberships; another "
