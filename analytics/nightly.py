@@ -160,6 +160,7 @@ def recompute(
                 expected_low=e.low if e else 0,
                 expected_high=e.high if e else 0,
                 expected_counts=[round(x, 3) for x in a.expected_monthly[-SERIES_MONTHS:]],
+                practice_evidence=book.slowdown_sentence,
                 consults_12=f.consults_12,
                 accepted_12=f.accepted_12,
                 declined_12=f.declined_12,

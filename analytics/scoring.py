@@ -89,8 +89,18 @@ class PracticeBook:
     level: list[float]  # per month: the practice's activity relative to before a slowdown
 
     @property
-    def slowdown_month(self) -> dt.date | None:
-        return self.months[self.slowdown.onset] if self.slowdown else None
+    def slowdown_sentence(self) -> str:
+        """The board's banner when the whole practice slowed down, else ""."""
+        s = self.slowdown
+        if s is None:
+            return ""
+        low, high = poisson_band(s.expected)
+        return (
+            f"The whole practice has slowed down since {self.months[s.onset]:%B %Y}: "
+            f"{s.received} referrals where {round(s.expected)} were expected (80% band "
+            f"{low}-{high}); the typical office is at {s.ratio:.0%} of its usual rate. "
+            "Each office is judged against the practice's pace since."
+        )
 
 
 def practice_book(

@@ -94,7 +94,7 @@ def test_seasonality_explains_a_seasonal_dip():
     office = [3 if m == 12 else 6 for m in months[:-1]] + [3]
     assert not detect_decline(office, seasonal, None, CusumRule()).statistical_rule
     # Without the season, the same December looks like the start of a drop to half.
-    assert detect_decline(office, FLAT, None, CusumRule()).cusum > 0
+    assert detect_decline(office, FLAT, None, CusumRule()).statistic > 0
 
 
 def test_an_office_too_small_for_the_test_is_left_alone():
