@@ -349,6 +349,9 @@ class SlowdownRule:
     # Small offices' ratios over a few months are skewed low (a Poisson count's median is
     # under its mean): at 1 a month the median office of a steady practice reads 0.8.
     min_rate: float = 2.0
+    # With fewer offices than this, "most offices" is two or three of them: each is judged
+    # on its own (the article's three of four offices dropping are three declines).
+    min_offices: int = 5
     window: int = 12
     baseline_months: int = 48
     min_history: int = 12
@@ -387,14 +390,18 @@ def practice_slowdown(
     onset = first + change.onset
     if _recovered(totals, seasonal, onset, change.rate_before, change.rate_since):
         return None
-    begin = max(0, onset - rule.baseline_months)
-    before_weight, since_weight = sum(seasonal[begin:onset]), sum(seasonal[onset:])
+    begin = max(first, onset - rule.baseline_months)
+    since_weight = sum(seasonal[onset:])
     ratios = []
     for counts in offices:
-        before = sum(counts[begin:onset]) / before_weight
+        # Each office from its own first referral: months before it are not zeros.
+        start = next((i for i in range(begin, onset) if counts[i]), onset)
+        if onset - start < rule.min_history:
+            continue
+        before = sum(counts[start:onset]) / sum(seasonal[start:onset])
         if before >= rule.min_rate:
             ratios.append(sum(counts[onset:]) / since_weight / before)
-    if not ratios or _median(ratios) > rule.max_ratio:
+    if len(ratios) < rule.min_offices or _median(ratios) > rule.max_ratio:
         return None
     ratio = _median(ratios)
     return Slowdown(

@@ -295,8 +295,11 @@ def assess_office(
     shape = office_shape(figures, book, rules)
     # Before its first referral an office was not "sending zero": it was not a referrer.
     start = sum(1 for m in months if m < first.replace(day=1))
-    # The usual rate up to the last referral: what a silence is measured against.
-    end = sum(1 for m in months if m <= last)
+    # The usual rate over the 12 months before the last referral's month (that month is
+    # cut short by the silence itself): what a silence is measured against.
+    end = sum(1 for m in months if m < last.replace(day=1))
+    if end - start < 3:
+        end += 1
     usual = _adjusted_rate(counts, shape, max(start, end - 12), end)
     silent_for = _silent_months(last, as_of, book)
     improbable_silence = (

@@ -241,10 +241,11 @@ def oracle_recall(targets: list[float], steady: list[float], false_alarms: float
 def evaluate(practices: list[SimPractice], rules: dict[str, HealthRules]) -> dict:
     results = {}
     for name, r in rules.items():
-        hit = total = alarms = steady = 0
+        hit = total = alarms = steady = banners = 0
         by_kind: dict[str, list[int]] = {}
         for p in practices:
-            statuses, _ = assess_practice(p, r)
+            statuses, banner = assess_practice(p, r)
+            banners += banner
             for office, status in zip(p.offices, statuses, strict=True):
                 flagged = status in ATTENTION
                 if is_target(office):
@@ -263,6 +264,7 @@ def evaluate(practices: list[SimPractice], rules: dict[str, HealthRules]) -> dic
             "targets": total,
             "steady": steady,
             "by_ratio": {k: v[0] / v[1] for k, v in sorted(by_kind.items())},
+            "banners": banners / len(practices),
         }
     target_stats, steady_stats, target_known, steady_known = [], [], [], []
     for p in practices:
@@ -337,6 +339,10 @@ def main():
             f"{name:<30}{r['recall']:>8.3f}{r['false_alarms']:>14.1%}{r['oracle']:>15.3f}"
             f"{gap:>7.3f}"
         )
+    print("\nslowdown banner shown (wrongly) in ordinary practices")
+    for name, r in results.items():
+        if "banners" in r:
+            print(f"{name:<30}{r['banners']:.1%}")
     print("\nrecall by depth of the drop")
     for name, r in results.items():
         if "by_ratio" in r:
