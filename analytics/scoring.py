@@ -325,7 +325,7 @@ def assess_office(
             expected_monthly=[usual * x if i >= start else 0.0 for i, x in enumerate(shape)],
         )  # fmt: skip
 
-    series, series_months = counts[start:], months[start:]
+    series = counts[start:]
     decline = detect_decline(series, shape[start:], rules.threshold, rules.statistical)
     if decline.declining:
         drop_months = decline.drop_months(len(series))

@@ -22,7 +22,10 @@ def figures(monthly, last: dt.date, first=dt.date(2022, 11, 3)) -> OfficeFigures
     return OfficeFigures(1, first, last, monthly=list(monthly))
 
 
-def assess(office, others=(), rules=HealthRules()):
+DEFAULT = HealthRules()
+
+
+def assess(office, others=(), rules=DEFAULT):
     offices = [office.monthly, *others]
     totals = [sum(col) for col in zip(*offices, strict=True)]
     book = practice_book(totals, MONTHS, rules, offices)
