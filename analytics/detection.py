@@ -352,6 +352,7 @@ class SlowdownRule:
     # With fewer offices than this, "most offices" is two or three of them: each is judged
     # on its own (the article's three of four offices dropping are three declines).
     min_offices: int = 5
+    max_share_above: float = 0.1
     window: int = 12
     baseline_months: int = 48
     min_history: int = 12
@@ -392,7 +393,7 @@ def practice_slowdown(
         return None
     begin = max(first, onset - rule.baseline_months)
     since_weight = sum(seasonal[onset:])
-    ratios = []
+    ratios, pace = [], []
     for counts in offices:
         # Each office from its own first referral: months before it are not zeros.
         start = next((i for i in range(begin, onset) if counts[i]), onset)
@@ -401,9 +402,18 @@ def practice_slowdown(
         before = sum(counts[start:onset]) / sum(seasonal[start:onset])
         if before >= rule.min_rate:
             ratios.append(sum(counts[onset:]) / since_weight / before)
+            pace.append((sum(counts[onset:]), before * since_weight))
     if len(ratios) < rule.min_offices or _median(ratios) > rule.max_ratio:
         return None
     ratio = _median(ratios)
+    # A slowdown of the whole practice slows every office alike. Offices that kept a pace
+    # well above it (a count a steady office at the practice's new pace would reach less
+    # than 1 time in 100) mean that some offices dropped, not the practice: each is then
+    # judged on its own.
+    pooled = sum(came for came, _ in pace) / sum(usual for _, usual in pace)
+    above = sum(1 for came, usual in pace if _poisson_tail(came, pooled * usual) < 0.001)
+    if above > rule.max_share_above * len(pace):
+        return None
     return Slowdown(
         onset=onset,
         ratio=ratio,
@@ -420,6 +430,22 @@ def practice_level(length: int, slowdown: Slowdown | None) -> list[float]:
     if slowdown is None:
         return [1.0] * length
     return [1.0] * slowdown.onset + [slowdown.ratio] * (length - slowdown.onset)
+
+
+def _poisson_tail(count: int, mean: float) -> float:
+    """P(X ≥ count) for a Poisson count of mean ``mean``."""
+    if count <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    term = math.exp(-mean)
+    if term == 0.0:  # a mean past ~700: the normal approximation
+        return 0.5 * math.erfc((count - 0.5 - mean) / math.sqrt(2 * mean))
+    below = 0.0
+    for k in range(count):
+        below += term
+        term *= mean / (k + 1)
+    return max(0.0, 1.0 - below)
 
 
 def poisson_band(mean: float, low: float = 0.1, high: float = 0.9) -> tuple[int, int]:

@@ -296,14 +296,14 @@ def expected_band(history: queries.OfficeHistory, snapshot) -> list[dict]:
         middle.append(round(mean, 1))
     if not x:
         return []
-    fill = "rgba(178,107,0,0.14)"
+    fill = "rgba(178,107,0,0.12)"
     return [
         {
             "type": "scatter",
             "mode": "lines",
             "x": x,
             "y": low,
-            "line": {"width": 0, "shape": "hvh"},
+            "line": {"width": 0},
             "hoverinfo": "skip",
             "showlegend": False,
         },
@@ -315,7 +315,7 @@ def expected_band(history: queries.OfficeHistory, snapshot) -> list[dict]:
             "y": high,
             "fill": "tonexty",
             "fillcolor": fill,
-            "line": {"width": 0, "shape": "hvh"},
+            "line": {"width": 0},
             "customdata": low,
             "hovertemplate": "expected %{customdata}-%{y}<extra></extra>",
         },
@@ -357,9 +357,11 @@ def chart_figure(history: queries.OfficeHistory, snapshot) -> dict:
             "hovertemplate": "%{x|%B %Y}: %{y} referrals<extra></extra>",
         },
     ]
-    data[:0] = expected_band(history, snapshot)
+    band = expected_band(history, snapshot)
+    data[:0] = band
     shapes, annotations = [], []
-    if snapshot is not None and snapshot.status == ReferrerStatus.DECLINING:
+    # Without a band (an old snapshot), a line at the usual rate shows the drop instead.
+    if snapshot is not None and snapshot.status == ReferrerStatus.DECLINING and not band:
         rate = snapshot.baseline_rate
         shapes.append(
             {
