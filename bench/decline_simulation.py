@@ -251,10 +251,14 @@ def evaluate(practices: list[SimPractice], rules: dict[str, HealthRules]) -> dic
                 if is_target(office):
                     total += 1
                     hit += flagged
-                    key = f"to {office.ratio:.0%}"
-                    by_kind.setdefault(key, [0, 0])
-                    by_kind[key][0] += flagged
-                    by_kind[key][1] += 1
+                    since = office.onset_months_ago
+                    for key in (
+                        f"to {office.ratio:.0%}",
+                        "3-5 mo" if since <= 5 else "6-8 mo" if since <= 8 else "9-12 mo",
+                    ):
+                        by_kind.setdefault(key, [0, 0])
+                        by_kind[key][0] += flagged
+                        by_kind[key][1] += 1
                 if is_steady(office):
                     steady += 1
                     alarms += flagged
@@ -263,7 +267,8 @@ def evaluate(practices: list[SimPractice], rules: dict[str, HealthRules]) -> dic
             "false_alarms": alarms / steady,
             "targets": total,
             "steady": steady,
-            "by_ratio": {k: v[0] / v[1] for k, v in sorted(by_kind.items())},
+            "by_ratio": {k: v[0] / v[1] for k, v in by_kind.items() if k.startswith("to")},
+            "by_age": {k: v[0] / v[1] for k, v in by_kind.items() if k.endswith("mo")},
             "banners": banners / len(practices),
         }
     target_stats, steady_stats, target_known, steady_known = [], [], [], []
@@ -343,10 +348,12 @@ def main():
     for name, r in results.items():
         if "banners" in r:
             print(f"{name:<30}{r['banners']:.1%}")
-    print("\nrecall by depth of the drop")
+    print("\nrecall by depth of the drop, and by months since it began")
     for name, r in results.items():
         if "by_ratio" in r:
-            print(f"{name:<30}" + "  ".join(f"{k}: {v:.2f}" for k, v in r["by_ratio"].items()))
+            ratios = "  ".join(f"{k}: {r['by_ratio'][k]:.2f}" for k in sorted(r["by_ratio"]))
+            ages = "  ".join(f"{k}: {r['by_age'][k]:.2f}" for k in ("3-5 mo", "6-8 mo", "9-12 mo"))
+            print(f"{name:<30}{ratios}  |  {ages}")
     if args.slowdown_practices:
         slowdown_part(
             args.seed, args.slowdown_practices, args.offices, {"old": OLD_RULES, "new": NEW_RULES}
