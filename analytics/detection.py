@@ -1,6 +1,8 @@
-"""Decline detection on monthly referral counts: the article's threshold rule and a
-seasonality-aware Poisson CUSUM. Pure functions of a series; explained, with simulated
-figures, in docs/decline-detection.md.
+"""Decline detection on monthly referral counts: the article's threshold rule, a
+change-point likelihood-ratio scan (the default statistical rule) and the older seasonal
+Poisson CUSUM, the silence of an office against its own rate, a practice-wide slowdown, and
+the 80% band of what a steady office would have sent. Pure functions of series; explained,
+with the simulated evaluation, in docs/decline-detection.md.
 """
 
 import math
