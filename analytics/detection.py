@@ -112,12 +112,14 @@ def drop_scan(
     estimates). Only drops count (r1 < r0)."""
     length = len(counts)
     best = NO_CHANGE
+    # Running sums: x[i] and s[i] total the first i months.
+    x, s = [0] * (length + 1), [0.0] * (length + 1)
+    for i in range(length):
+        x[i + 1], s[i + 1] = x[i] + counts[i], s[i] + expected_shape[i]
     for k in range(max(min_history, length - window), length):
         begin = max(0, k - baseline_months)
-        x0 = sum(counts[begin:k])
-        s0 = sum(expected_shape[begin:k])
-        x1 = sum(counts[k:])
-        s1 = sum(expected_shape[k:])
+        x0, s0 = x[k] - x[begin], s[k] - s[begin]
+        x1, s1 = x[length] - x[k], s[length] - s[k]
         if s0 <= 0 or s1 <= 0:
             continue
         r0, r1 = x0 / s0, x1 / s1

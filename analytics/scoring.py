@@ -1,7 +1,10 @@
-"""Referrer health as of a date: status, rates, revenue at risk, priority and the reason.
+"""Referrer health as of a date: status, rates, revenue at risk, priority, the reason and
+the evidence of a flag.
 
-``assess_office`` is pure (figures in, assessment out); ``analytics.nightly`` gathers the
-figures for a whole practice in a few queries and writes the snapshots.
+``practice_book`` (the practice's seasons and any practice-wide slowdown, once per run) and
+``assess_office`` (figures in, assessment out) are pure; ``analytics.nightly`` gathers the
+figures for a whole practice in a few queries and writes the snapshots; the bench
+(bench/decline_simulation.py) calls the same two functions on simulated practices.
 """
 
 import datetime as dt
@@ -294,10 +297,11 @@ def assess_office(
 
     shape = office_shape(figures, book, rules)
     # Before its first referral an office was not "sending zero": it was not a referrer.
-    start = sum(1 for m in months if m < first.replace(day=1))
+    first_month, last_month = first.replace(day=1), last.replace(day=1)
+    start = sum(1 for m in months if m < first_month)
     # The usual rate over the 12 months before the last referral's month (that month is
     # cut short by the silence itself): what a silence is measured against.
-    end = sum(1 for m in months if m < last.replace(day=1))
+    end = sum(1 for m in months if m < last_month)
     if end - start < 3:
         end += 1
     usual = _adjusted_rate(counts, shape, max(start, end - 12), end)

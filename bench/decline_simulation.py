@@ -24,7 +24,7 @@ A second part simulates practices that slow down as a whole (a surgeon on leave:
 office at 55% for the last 2-5 months) and reports how often the board's banner shows it and
 how many steady offices each rule blames.
 
-Run: .venv/bin/python bench/decline_simulation.py [--practices 150] [--offices 40] [--seed 2]
+Run: .venv/bin/python bench/decline_simulation.py [--practices 300] [--offices 40] [--seed 2]
 Tune on one seed, report on another. No database needed: the rules are pure functions.
 """
 
