@@ -3,8 +3,10 @@ the silence that scales with the office's own rate, and the practice-wide slowdo
 
 import datetime as dt
 from dataclasses import replace
+from decimal import Decimal
 
 from analytics.choices import ReferrerStatus
+from analytics.detection import CusumRule, GlrRule
 from analytics.scoring import (
     HISTORY_MONTHS,
     HealthRules,
@@ -13,6 +15,7 @@ from analytics.scoring import (
     month_starts,
     practice_book,
 )
+from practices.models import PracticeSettings
 
 AS_OF = dt.date(2026, 11, 26)
 MONTHS = month_starts(AS_OF, HISTORY_MONTHS)  # Nov 2022 .. Oct 2026
@@ -92,3 +95,15 @@ def test_an_office_with_a_short_history_is_judged_from_its_first_referral():
     a, _ = assess(office, [[5] * 48] * 6)
     assert a.status == ReferrerStatus.ACTIVE
     assert a.expected_monthly[:30] == [0.0] * 30 and round(a.expected_monthly[-1], 6) == 4
+
+
+def test_the_practices_settings_choose_the_rules():
+    settings = PracticeSettings(glr_threshold=Decimal("3.50"), silence_rule_enabled=False)
+    rules = HealthRules.from_settings(settings, Decimal("1800"))
+    assert rules.statistical == GlrRule(threshold=3.5, min_baseline=1.5)
+    assert rules.silence is None and rules.threshold is not None
+    settings.statistical_method = "cusum"
+    rules = HealthRules.from_settings(settings, Decimal("1800"))
+    assert rules.statistical == CusumRule(drop_ratio=0.5, threshold=3.0, min_baseline=1.5)
+    settings.statistical_rule_enabled = False
+    assert HealthRules.from_settings(settings, Decimal("1800")).statistical is None
