@@ -66,12 +66,29 @@ class ReferrerSnapshot(models.Model):
     rolling_12 = models.PositiveIntegerField(default=0)
     prior_12 = models.PositiveIntegerField(default=0)
     drop_months = models.PositiveSmallIntegerField(default=0)
-    drop_strength = models.FloatField(default=0, help_text="CUSUM statistic at as_of.")
+    drop_strength = models.FloatField(
+        default=0, help_text="The statistical rule's statistic (GLR or CUSUM) at as_of."
+    )
     threshold_rule = models.BooleanField(default=False)
     statistical_rule = models.BooleanField(default=False)
     revenue_at_risk = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     priority = models.FloatField(default=0)
     reason = models.CharField(max_length=300, blank=True)
+    # Why a declining or inactive office is flagged (docs/decline-detection.md): since
+    # ``evidence_since``, ``received_since`` referrals where ``expected_since`` were expected
+    # (80% band ``expected_low``-``expected_high``), and the sentence that says so.
+    evidence = models.CharField(max_length=200, blank=True)
+    evidence_since = models.DateField(null=True, blank=True)
+    received_since = models.PositiveIntegerField(default=0)
+    expected_since = models.FloatField(default=0)
+    expected_low = models.PositiveIntegerField(default=0)
+    expected_high = models.PositiveIntegerField(default=0)
+    # The usual rate's expectation for each full month of ``monthly_counts`` (season- and
+    # practice-adjusted; empty when the office has no usual rate yet): the chart's band.
+    expected_counts = models.JSONField(default=list)
+    # The practice-wide slowdown found by this run, the same on every row of the run (the
+    # board's banner); empty when the practice keeps its pace.
+    practice_evidence = models.CharField(max_length=300, blank=True)
     consults_12 = models.PositiveIntegerField(default=0)
     accepted_12 = models.PositiveIntegerField(default=0)
     declined_12 = models.PositiveIntegerField(default=0)

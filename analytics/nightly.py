@@ -15,7 +15,6 @@ from practices.models import Practice, settings_for
 from referrals.models import Referral, ReferringOffice
 
 from .choices import KIND_FOR_STATUS, ReferrerStatus
-from .detection import seasonal_index
 from .digest import queue_digest
 from .models import MonthlyRollup, ReferrerSnapshot
 from .rollups import rebuild_rollups
@@ -26,6 +25,7 @@ from .scoring import (
     OfficeFigures,
     assess_office,
     month_starts,
+    practice_book,
 )
 
 
@@ -125,12 +125,12 @@ def recompute(
     rules = HealthRules.from_settings(settings, practice.default_case_value)
     offices = dict(ReferringOffice.objects.filter(is_archived=False).values_list("pk", "name"))
     figures, months, totals = gather_figures(practice, as_of, list(offices))
-    factors = seasonal_index(totals, [m.month for m in months])
-    seasonal = [factors[m.month] for m in months]
+    book = practice_book(totals, months, rules, [f.monthly for f in figures.values()])
 
     snapshots = []
     for office_id, f in figures.items():
-        a = assess_office(f, as_of, rules, seasonal, months)
+        a = assess_office(f, as_of, rules, book)
+        e = a.evidence
         snapshots.append(
             ReferrerSnapshot(
                 practice=practice,
@@ -149,12 +149,20 @@ def recompute(
                 rolling_12=a.rolling_12,
                 prior_12=a.prior_12,
                 drop_months=a.drop_months,
-                drop_strength=a.decline.cusum if a.decline else 0.0,
+                drop_strength=a.decline.statistic if a.decline else 0.0,
                 threshold_rule=bool(a.decline and a.decline.threshold_rule),
                 statistical_rule=bool(a.decline and a.decline.statistical_rule),
                 revenue_at_risk=a.revenue_at_risk,
                 priority=round(a.priority, 2),
                 reason=a.reason[:300],
+                evidence=e.sentence if e else "",
+                evidence_since=e.since if e else None,
+                received_since=e.received if e else 0,
+                expected_since=round(e.expected, 2) if e else 0.0,
+                expected_low=e.low if e else 0,
+                expected_high=e.high if e else 0,
+                expected_counts=[round(x, 3) for x in a.expected_monthly[-SERIES_MONTHS:]],
+                practice_evidence=book.slowdown_sentence,
                 consults_12=f.consults_12,
                 accepted_12=f.accepted_12,
                 declined_12=f.declined_12,

@@ -65,6 +65,17 @@ def current_snapshots(as_of: dt.date) -> QuerySet[ReferrerSnapshot]:
     return ReferrerSnapshot.objects.filter(as_of=as_of, office__is_archived=False)
 
 
+def practice_slowdown_note(as_of: dt.date) -> str:
+    """The practice-wide slowdown sentence of the run of ``as_of`` ("" when none)."""
+    return (
+        ReferrerSnapshot.objects.filter(as_of=as_of)
+        .exclude(practice_evidence="")
+        .values_list("practice_evidence", flat=True)
+        .first()
+        or ""
+    )
+
+
 def search_by_office_name(snapshots: QuerySet, query: str) -> QuerySet:
     for term in query.split():
         snapshots = snapshots.filter(office__name__icontains=term)
@@ -181,6 +192,7 @@ def board_rows(snapshots: QuerySet, sort: str) -> QuerySet[ReferrerSnapshot]:
             "revenue_at_risk",
             "priority",
             "reason",
+            "evidence",
             "as_of",
         )
         .annotate(severity=_severity(), acceptance=_acceptance())

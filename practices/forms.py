@@ -78,6 +78,16 @@ class ReferrerHealthSettingsForm(forms.ModelForm):
         "alert: higher means fewer false alarms but later warnings (at 3.0, about one false "
         "alarm per office every four years).",
     )
+    glr_threshold = forms.DecimalField(
+        label="Evidence threshold (change-point scan)",
+        min_value=Decimal("0.5"),
+        max_value=Decimal("20"),
+        decimal_places=2,
+        widget=_number(step="0.1"),
+        help_text="How much evidence of a drop (a log likelihood ratio) the scan needs before "
+        "it flags an office: higher means fewer false alarms but later warnings (at 3.0, "
+        "about 4 steady offices in 100 are flagged at any time, inactive ones included).",
+    )
     statistical_min_baseline = forms.DecimalField(
         label="Minimum baseline (a month)",
         min_value=Decimal("0"),
@@ -121,15 +131,19 @@ class ReferrerHealthSettingsForm(forms.ModelForm):
             "threshold_max_recent",
             "threshold_months",
             "statistical_rule_enabled",
+            "statistical_method",
+            "glr_threshold",
             "cusum_drop_ratio",
             "cusum_threshold",
             "statistical_min_baseline",
+            "silence_rule_enabled",
             "alert_recipients",
             "nightly_hour",
         ]
         labels = {
             "threshold_rule_enabled": "Use the threshold rule",
             "statistical_rule_enabled": "Use the statistical rule",
+            "silence_rule_enabled": "Inactive sooner when a silence is improbable",
         }
 
     def __init__(self, *args, practice: Practice, **kwargs):

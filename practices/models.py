@@ -184,8 +184,31 @@ class PracticeSettings(models.Model):
     threshold_months = models.PositiveSmallIntegerField(
         "for consecutive full months", default=2, validators=[MinValueValidator(1)]
     )
-    # (b) The statistical rule: a Poisson CUSUM against the office's own baseline
+    # (b) The statistical rule: a change-point likelihood-ratio scan (GLR) or the older
+    # Poisson CUSUM, against the office's own baseline (docs/decline-detection.md)
     statistical_rule_enabled = models.BooleanField(default=True)
+    statistical_method = models.CharField(
+        "statistical test",
+        max_length=8,
+        choices=[
+            ("glr", "Change-point scan (GLR)"),
+            ("cusum", "CUSUM tuned to one drop size"),
+        ],
+        default="glr",
+    )
+    glr_threshold = models.DecimalField(
+        "evidence threshold",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("3.00"),
+        help_text="Higher: fewer false alarms, later detection. See docs/decline-detection.md.",
+    )
+    silence_rule_enabled = models.BooleanField(
+        "inactive sooner when a silence is improbable",
+        default=True,
+        help_text="An office is also inactive when it has been silent longer than a steady "
+        "office of its rate is 1 time in 500.",
+    )
     cusum_drop_ratio = models.DecimalField(
         "drop to detect (share of baseline)",
         max_digits=3,

@@ -31,6 +31,7 @@ from referrals.models import Referral, ReferringOffice
 
 from .. import queries
 from ..choices import ReferrerStatus
+from ..detection import poisson_band
 from ..forms import (
     AssignForm,
     OutreachForm,
@@ -170,6 +171,7 @@ def referrer_board(request):
                 ReferrerStatus.ACTIVE, ReferrerStatus.NEW, ReferrerStatus.DECLINING
             ),
             "computed_at": overall.computed_at,
+            "slowdown": queries.practice_slowdown_note(as_of),
             "stale": as_of < timezone.localdate() - dt.timedelta(days=1),
             "status": status,
             "status_label": "All offices" if status == "all" else STATUS_CHOICES[status],
@@ -276,6 +278,59 @@ def _start_recompute(request):
 # --- one office --------------------------------------------------------------------------
 
 
+def expected_band(history: queries.OfficeHistory, snapshot) -> list[dict]:
+    """Traces of what the office would have sent at its usual rate (season- and practice-
+    adjusted, from the snapshot): the 80% band of a steady office and its middle. Drawn
+    under the referrals, so a drop shows as the line leaving the band."""
+    expected = snapshot.expected_counts if snapshot is not None else []
+    if len(expected) != len(history.months):
+        return []
+    x, low, high, middle = [], [], [], []
+    for month, count, mean in zip(history.months, history.counts, expected, strict=True):
+        if count is None or mean <= 0:
+            continue  # before the office's first referral there is nothing to expect
+        band = poisson_band(mean)
+        x.append(month.isoformat())
+        low.append(band[0])
+        high.append(band[1])
+        middle.append(round(mean, 1))
+    if not x:
+        return []
+    fill = "rgba(178,107,0,0.12)"
+    return [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "y": low,
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Expected (80% band)",
+            "x": x,
+            "y": high,
+            "fill": "tonexty",
+            "fillcolor": fill,
+            "line": {"width": 0},
+            "customdata": low,
+            "hovertemplate": "expected %{customdata}-%{y}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Expected",
+            "x": x,
+            "y": middle,
+            "line": {"color": "#b26b00", "width": 1.5, "dash": "dash"},
+            "hovertemplate": "about %{y} expected<extra></extra>",
+        },
+    ]
+
+
 def chart_figure(history: queries.OfficeHistory, snapshot) -> dict:
     """A Plotly figure (plain JSON) of the office's last 24 months against a year earlier."""
     x = [m.isoformat() for m in history.months]
@@ -302,8 +357,11 @@ def chart_figure(history: queries.OfficeHistory, snapshot) -> dict:
             "hovertemplate": "%{x|%B %Y}: %{y} referrals<extra></extra>",
         },
     ]
+    band = expected_band(history, snapshot)
+    data[:0] = band
     shapes, annotations = [], []
-    if snapshot is not None and snapshot.status == ReferrerStatus.DECLINING:
+    # Without a band (an old snapshot), a line at the usual rate shows the drop instead.
+    if snapshot is not None and snapshot.status == ReferrerStatus.DECLINING and not band:
         rate = snapshot.baseline_rate
         shapes.append(
             {

@@ -1,6 +1,7 @@
 """The referrer health board: tabs, search, sorting, totals, money by role, the empty state
 and "compute now", and a query count that stays flat with offices and years."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -25,7 +26,7 @@ from .health_pages import (
     practice_with_history,
     the_articles_practice,
 )
-from .history import add_referrals
+from .history import add_monthly, add_referrals, month_list
 
 BOARD = "/referrers/health/"
 
@@ -314,3 +315,32 @@ def test_ten_years_of_history_cost_no_more_queries_than_two(
         with django_assert_max_num_queries(count):
             html = get(admin_client, **params)
         assert "Office 000" in html
+
+
+def test_a_practice_wide_slowdown_is_a_banner_not_a_board_of_declines(admin_client, practice):
+    """Every office at half its pace since July (a surgeon on leave): the board says so once,
+    with its figures, and no office is blamed for it."""
+    months = month_list(dt.date(2022, 11, 1), 48)  # Nov 2022 .. Oct 2026
+    with practice_scope(practice):
+        for i, rate in enumerate((4, 6, 6, 8, 10, 4)):
+            office = OfficeFactory(practice=practice, name=f"Office {i}")
+            add_monthly(office, months, [rate] * 44 + [rate // 2] * 4)
+            add_referrals(office, [dt.date(2026, 11, 10)])
+        recompute(practice, AS_OF)
+        statuses = set(ReferrerSnapshot.objects.values_list("status", flat=True))
+    assert statuses == {"active"}
+    html = get(admin_client)
+    banner = re.search(r'data-testid="practice-slowdown">(.+?)</p>', html).group(1)
+    assert "The whole practice has slowed down since July 2026: 76 referrals where " in banner
+    assert "the typical office is at 50% of its usual rate" in banner
+
+
+def test_a_declining_row_carries_its_evidence(admin_client, article):
+    html = get(admin_client, status="declining")
+    evidence = re.findall(r'data-testid="row-evidence">([^<]+)<', html)
+    assert len(evidence) == 3
+    assert re.fullmatch(
+        r"Since March 2026: 16 referrals where 4\d were expected \(80% band \d\d-\d\d\)\.",
+        evidence[0],
+    )
+    assert 'data-testid="practice-slowdown"' not in html

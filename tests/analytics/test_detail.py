@@ -84,13 +84,20 @@ def test_the_chart_is_24_months_against_the_same_months_last_year(admin_client, 
     html = page(admin_client, birch)
     raw = re.search(r'<script id="referral-figure" type="application/json">(.+?)</script>', html)
     figure = json.loads(unescape(raw.group(1)))
-    last_year, referrals = figure["data"]
+    *band, last_year, referrals = figure["data"]
     assert referrals["name"] == "Referrals" and last_year["name"] == "Same month last year"
+    # Under them, what a steady office at its usual 6 a month would have sent: 80% band.
+    low, high, middle = band
+    assert high["name"] == "Expected (80% band)" and high["fill"] == "tonexty"
+    # (the practice's other offices give its months a slight season of their own)
+    assert len(middle["y"]) == 24 and all(5 <= y <= 7 for y in middle["y"])
+    assert all(lo < y < hi for lo, y, hi in zip(low["y"], middle["y"], high["y"], strict=True))
     assert referrals["x"][0] == "2024-11-01" and referrals["x"][-1] == "2026-10-01"
     assert referrals["y"] == [6] * 16 + [2] * 8
     # The history starts in November 2024: a year earlier there was nothing yet.
     assert last_year["y"] == [None] * 12 + [6] * 12
-    assert figure["layout"]["shapes"][0]["y0"] == 6  # the usual rate, drawn when declining
+    # The band replaces the line at the usual rate that a snapshot without one draws.
+    assert figure["layout"]["shapes"] == []
     # Drawn by static/js/charts.js, which loads Plotly from our own static files.
     assert 'data-plotly-src="/static/js/plotly.min.js"' in html and "cdn" not in html.lower()
 

@@ -31,6 +31,9 @@ VALID = {
     "threshold_max_recent": "4",
     "threshold_months": "3",
     "statistical_rule_enabled": "",
+    "statistical_method": "cusum",
+    "glr_threshold": "3.5",
+    "silence_rule_enabled": "",
     "cusum_drop_ratio": "0.6",
     "cusum_threshold": "2.5",
     "statistical_min_baseline": "2",
@@ -75,6 +78,8 @@ def test_admin_sees_the_current_settings_and_what_they_mean(admin_client, practi
     assert 'name="new_days" value="90"' in html
     assert 'name="threshold_min_baseline" value="8"' in html
     assert 'name="cusum_threshold" value="3.00"' in html
+    assert 'name="glr_threshold" value="3.00"' in html
+    assert '<option value="glr" selected>Change-point scan (GLR)</option>' in html
     assert 'name="default_case_value" value="1800.00"' in html
     assert "h is how much evidence of a drop the test adds up before it raises an alert" in html
     assert "docs/decline-detection.md" in html
@@ -122,6 +127,11 @@ def test_saving_stores_every_field_and_offers_a_recompute(admin_client, practice
         3,
     )
     assert s.statistical_rule_enabled is False
+    assert (s.statistical_method, s.glr_threshold, s.silence_rule_enabled) == (
+        "cusum",
+        Decimal("3.50"),
+        False,
+    )
     assert (s.cusum_drop_ratio, s.cusum_threshold, s.statistical_min_baseline) == (
         Decimal("0.60"),
         Decimal("2.50"),

@@ -61,6 +61,18 @@ def test_inactive_after_ninety_quiet_days_and_lost_after_twelve_months(
     assert status_of(in_practice, office).status == expected
 
 
+def test_a_big_office_silent_for_five_weeks_is_inactive_with_its_evidence(in_practice, office):
+    months = month_list(dt.date(2022, 11, 1), 47)  # Nov 2022 .. Sep 2026
+    add_monthly(office, months, [8] * 47)
+    add_referrals(office, [dt.date(2026, 10, 20)])
+    snap = status_of(in_practice, office)
+    assert snap.status == ReferrerStatus.INACTIVE
+    assert snap.evidence.startswith(
+        "No referral since Oct 20, 2026: a steady office would have sent about 10 by now"
+    )
+    assert snap.evidence_since == dt.date(2026, 10, 20) and snap.received_since == 0
+
+
 def test_a_steady_office_is_active_with_its_counts(in_practice, office):
     months = month_list(dt.date(2024, 11, 1), 24)
     add_monthly(office, months, [4] * 24)
@@ -96,7 +108,16 @@ def test_the_articles_example_three_offices_drop_from_six_to_two(in_practice):
         assert (snap.baseline_rate, snap.recent_rate, snap.drop_months) == (6, 2, 8)
         assert snap.revenue_at_risk == Decimal("57600.00")
         assert "March 2026" in snap.reason
+        # The evidence, in figures and in one sentence (season-adjusted, 80% band).
+        assert (snap.evidence_since, snap.received_since) == (dt.date(2026, 3, 1), 16)
+        assert snap.evidence == (
+            f"Since March 2026: 16 referrals where {round(snap.expected_since)} were expected "
+            f"(80% band {snap.expected_low}-{snap.expected_high})."
+        )
+        assert 44 <= snap.expected_since <= 52 and snap.expected_low < 40 < snap.expected_high
+        assert len(snap.expected_counts) == 24
     assert snaps[steady.pk].status == ReferrerStatus.ACTIVE
+    assert snaps[steady.pk].evidence == "" and snaps[steady.pk].evidence_since is None
     assert sum(snaps[o.pk].revenue_at_risk for o in offices) == Decimal("172800.00")
     open_alerts = Alert.objects.filter(kind=AlertKind.DECLINING)
     assert sorted(a.office_id for a in open_alerts) == sorted(o.pk for o in offices)

@@ -117,3 +117,31 @@ def test_the_front_desk_sees_health_without_money(login, front_desk_user, health
     expect(page.get_by_test_id("kpi-risk")).to_have_count(0)
     expect(page.locator("body")).not_to_contain_text("$")
     screenshot("board-front-desk")
+
+
+def test_a_declining_office_shows_its_evidence_and_the_expected_band(
+    login, live_server, admin_user, health, screenshot
+):
+    page = login(admin_user)
+    page.goto(f"{live_server.url}/referrers/health/?status=declining")
+    row = page.get_by_test_id("board-row").filter(has_text="Maple Street Dental")
+    expect(row.get_by_test_id("row-evidence")).to_contain_text(
+        "Since March 2026: 16 referrals where"
+    )
+    row.get_by_role("link", name="Maple Street Dental").click()
+    evidence = page.get_by_test_id("office-evidence")
+    expect(evidence).to_contain_text("Since March 2026: 16 referrals where")
+    expect(evidence).to_contain_text("were expected (80% band")
+    chart = page.locator("#referral-chart")
+    expect(chart.locator(".main-svg").first).to_be_visible(timeout=30_000)
+    # The band is drawn (a filled area) and named in the legend.
+    expect(chart.locator(".legendtext", has_text="Expected (80% band)")).to_be_visible()
+    expect(chart.locator("path.js-fill").first).to_be_attached()
+    screenshot("1-office-evidence-and-band")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(page.get_by_test_id("office-evidence")).to_be_visible()
+    expect(chart.locator(".legendtext", has_text="Expected (80% band)")).to_be_visible(
+        timeout=30_000
+    )
+    screenshot("2-office-at-390")
