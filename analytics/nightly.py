@@ -97,39 +97,35 @@ def gather_figures(
     return figures, months, totals
 
 
-def build_snapshot(
-    practice_id: int, office_id: int, as_of: dt.date, f: OfficeFigures, a
-) -> ReferrerSnapshot:
-    """The snapshot row of one office from its figures and assessment (unsaved); the same
-    for the per-practice path and the nightly batches (analytics/nightly_batch.py)."""
-    return ReferrerSnapshot(
-        practice_id=practice_id,
-        office_id=office_id,
-        as_of=as_of,
-        status=a.status,
-        count_30=f.count_30,
-        count_60=f.count_60,
-        count_90=f.count_90,
-        last_referral_on=f.last_referral_on,
-        first_referral_on=f.first_referral_on,
-        monthly_counts=f.monthly[-SERIES_MONTHS:] + [f.partial_month],
-        baseline_rate=round(a.baseline_rate, 3),
-        recent_rate=round(a.recent_rate, 3),
-        same_month_last_year=a.same_month_last_year,
-        rolling_12=a.rolling_12,
-        prior_12=a.prior_12,
-        drop_months=a.drop_months,
-        drop_strength=a.decline.cusum if a.decline else 0.0,
-        threshold_rule=bool(a.decline and a.decline.threshold_rule),
-        statistical_rule=bool(a.decline and a.decline.statistical_rule),
-        revenue_at_risk=a.revenue_at_risk,
-        priority=round(a.priority, 2),
-        reason=a.reason[:300],
-        consults_12=f.consults_12,
-        accepted_12=f.accepted_12,
-        declined_12=f.declined_12,
-        production_12=f.production_12 or Decimal("0"),
-    )
+def snapshot_fields(f: OfficeFigures, a) -> dict:
+    """What a snapshot row holds about one office, from its figures and assessment: the
+    same for the per-practice path and the nightly batches (analytics/nightly_batch.py)."""
+    return {
+        "office_id": f.office_id,
+        "status": a.status,
+        "count_30": f.count_30,
+        "count_60": f.count_60,
+        "count_90": f.count_90,
+        "last_referral_on": f.last_referral_on,
+        "first_referral_on": f.first_referral_on,
+        "monthly_counts": f.monthly[-SERIES_MONTHS:] + [f.partial_month],
+        "baseline_rate": round(a.baseline_rate, 3),
+        "recent_rate": round(a.recent_rate, 3),
+        "same_month_last_year": a.same_month_last_year,
+        "rolling_12": a.rolling_12,
+        "prior_12": a.prior_12,
+        "drop_months": a.drop_months,
+        "drop_strength": a.decline.cusum if a.decline else 0.0,
+        "threshold_rule": bool(a.decline and a.decline.threshold_rule),
+        "statistical_rule": bool(a.decline and a.decline.statistical_rule),
+        "revenue_at_risk": a.revenue_at_risk,
+        "priority": round(a.priority, 2),
+        "reason": a.reason[:300],
+        "consults_12": f.consults_12,
+        "accepted_12": f.accepted_12,
+        "declined_12": f.declined_12,
+        "production_12": f.production_12 or Decimal("0"),
+    }
 
 
 def _previous_statuses(as_of: dt.date) -> dict[int, str]:
@@ -162,10 +158,12 @@ def recompute(
     seasonal = [factors[m.month] for m in months]
 
     snapshots = [
-        build_snapshot(
-            practice.pk, office_id, as_of, f, assess_office(f, as_of, rules, seasonal, months)
+        ReferrerSnapshot(
+            practice=practice,
+            as_of=as_of,
+            **snapshot_fields(f, assess_office(f, as_of, rules, seasonal, months)),
         )
-        for office_id, f in figures.items()
+        for f in figures.values()
     ]
     previous = _previous_statuses(as_of)
     ReferrerSnapshot.objects.filter(as_of=as_of).delete()

@@ -193,7 +193,10 @@ WITH w AS (
     SELECT r.practice_id, r.referring_office_id AS office_id, max(r.updated_at) AS changed_at
     FROM w JOIN referrals_referral r
       ON r.practice_id = w.practice_id AND r.updated_at > w.since
-    WHERE r.referring_office_id IS NOT NULL
+    -- Stated once more as constants, so the (practice, updated_at) index reads only the
+    -- rows updated since the batch's earliest watermark.
+    WHERE r.practice_id = ANY(%(practices)s) AND r.updated_at > %(earliest)s
+      AND r.referring_office_id IS NOT NULL
     GROUP BY 1, 2
     UNION ALL
     SELECT o.practice_id, o.id, o.updated_at
@@ -257,10 +260,10 @@ def stale_offices(since: dict[int, dt.datetime | None]) -> list[tuple[int, int]]
     office's last rebuild. ``since`` None: the practice was never checked (every office)."""
     practices = sorted(since)
     floor = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    bounds = [since[p] or floor for p in practices]
     with connection.cursor() as cursor:
         cursor.execute(
-            _STALE_SQL,
-            {"practices": practices, "since": [since[p] or floor for p in practices]},
+            _STALE_SQL, {"practices": practices, "since": bounds, "earliest": min(bounds)}
         )
         return [tuple(row) for row in cursor.fetchall()]
 
