@@ -4,15 +4,25 @@
    1 year of history vs one with 10 years, measured in the same run (the 10-year figure
    should stay within 1.5x of the 1-year one).
 2. The nightly recompute over many synthetic practices, next to the time of one plain SQL
-   ``GROUP BY office, month`` over the same referrals table, measured in the same run.
+   ``GROUP BY practice, office, month`` over the same referrals table, measured in the same
+   run (issue 11 item 4, docs/performance.md "Referrer health"). The scenario: the seeded
+   history (dated back two days), a first night of batches (no watermark yet), a working day
+   through the services (new referrals and steps in ``--day-share`` of the practices, and
+   in ``--unrefreshed`` of them a referral whose rollup refresh was lost), then the measured
+   night of batches (``--batch-size`` practices each, one process), the same night again with
+   ``--workers`` processes, and the per-practice full path over the same data, whose
+   snapshots must be identical. The floor is timed as the app's role (under row-level
+   security) and, where the private cluster allows it, as the superuser (no policy).
 
 Needs PostgreSQL for meaningful numbers:
 
     bench/run_with_services.sh .venv/bin/python bench/referrer_health.py
-    bench/run_with_services.sh .venv/bin/python bench/referrer_health.py --practices 1000
+    bench/run_with_services.sh .venv/bin/python bench/referrer_health.py --skip-pages \
+        --practices 1000 --offices 10 --years 2
 
 Options: --practices N (nightly part, default 200), --offices N and --years N (their size,
-default 20 and 2), --repeat N (page timings, default 30), --skip-pages, --skip-nightly.
+default 20 and 2), --repeat N (page timings, default 30), --skip-pages, --skip-nightly,
+--day-share (0.6), --unrefreshed (0.02), --batch-size (100), --workers (2), --skip-full.
 """
 
 import argparse
@@ -187,23 +197,74 @@ def a_day_of_work(share: float, unrefreshed: float, today, seed: int = 11) -> di
     return counts
 
 
-def night_of_batches(today, batch_size: int) -> tuple[float, dict]:
+def _run_batches(batches: list[list[int]], today) -> dict:
     from analytics.nightly_batch import recompute_batch
 
-    ids = list(Practice.objects.order_by("pk").values_list("pk", flat=True))
-    totals = {"rollups_rebuilt": 0, "snapshots": 0, "new_alerts": 0, "batches": 0}
-    steps: dict[str, float] = {}
-    started = time.perf_counter()
-    for start in range(0, len(ids), batch_size):
-        result = recompute_batch(ids[start : start + batch_size], today)
+    totals = {"rollups_rebuilt": 0, "snapshots": 0, "new_alerts": 0, "batches": 0, "steps": {}}
+    for batch in batches:
+        result = recompute_batch(batch, today)
         totals["batches"] += 1
         totals["rollups_rebuilt"] += result.rollups_rebuilt
         totals["snapshots"] += result.snapshots
         totals["new_alerts"] += sum(len(p.new_alerts) for p in result.practices.values())
         for step, seconds in result.timings.items():
-            steps[step] = steps.get(step, 0.0) + seconds
-    totals["steps"] = steps
-    return time.perf_counter() - started, totals
+            totals["steps"][step] = totals["steps"].get(step, 0.0) + seconds
+    return totals
+
+
+def night_of_batches(today, batch_size: int, workers: int = 1) -> tuple[float, dict]:
+    """The night's batches, one after another (``workers`` 1) or shared out to worker
+    processes as Celery would (each its own database connection)."""
+    ids = list(Practice.objects.order_by("pk").values_list("pk", flat=True))
+    batches = [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
+    if workers == 1:
+        started = time.perf_counter()
+        totals = _run_batches(batches, today)
+        return time.perf_counter() - started, totals
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from django.db import connections
+
+    connections.close_all()  # each forked worker opens its own
+    shares = [batches[i::workers] for i in range(workers)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        parts = list(pool.map(_run_batches, shares, [today] * workers))
+    seconds = time.perf_counter() - started
+    totals = {"rollups_rebuilt": 0, "snapshots": 0, "new_alerts": 0, "batches": 0, "steps": {}}
+    for part in parts:
+        for key in ("rollups_rebuilt", "snapshots", "new_alerts", "batches"):
+            totals[key] += part[key]
+        for step, value in part["steps"].items():
+            totals["steps"][step] = totals["steps"].get(step, 0.0) + value
+    return seconds, totals
+
+
+def floor_without_rls() -> float | None:
+    """The GROUP BY as the superuser of the bench's private cluster (trust authentication on
+    loopback, scripts/services.sh): no policy to check. None where that is not possible."""
+    import psycopg
+
+    s = connection.settings_dict
+    sql = (
+        "SELECT practice_id, referring_office_id, date_trunc('month', received_on), count(*) "
+        "FROM referrals_referral GROUP BY 1, 2, 3"
+    )
+    try:
+        with psycopg.connect(
+            host=s["HOST"], port=s["PORT"], user="postgres", dbname=s["NAME"]
+        ) as superuser:
+            superuser.execute(sql).fetchall()
+            best = None
+            for _ in range(3):
+                started = time.perf_counter()
+                superuser.execute(sql).fetchall()
+                took = time.perf_counter() - started
+                best = took if best is None else min(best, took)
+            return best
+    except psycopg.Error:
+        return None
 
 
 def snapshot_rows(today) -> dict:
@@ -219,7 +280,7 @@ def snapshot_rows(today) -> dict:
 
 def bench_nightly(
     practices: int, offices: int, years: int, *, share: float, unrefreshed: float,
-    batch_size: int, full: bool,
+    batch_size: int, full: bool, workers: int,
 ) -> None:  # fmt: skip
     started = time.perf_counter()
     seed_demo(seed=7, practices=practices, offices=offices, years=years, reset=True)
@@ -272,10 +333,22 @@ def bench_nightly(
     floor()  # warm the cache the same way for both
     floor_seconds = min(floor() for _ in range(3))
     print(
-        f"plain GROUP BY practice, office, month over all referrals: {floor_seconds * 1000:.0f} ms"
+        f"plain GROUP BY practice, office, month over all referrals, as the app's role "
+        f"(cross-tenant: the row-level security policy checked on every row): "
+        f"{floor_seconds * 1000:.0f} ms"
     )
+    superuser_floor = floor_without_rls()
+    if superuser_floor is not None:
+        print(
+            f"the same GROUP BY as the database superuser (no policy, the strict floor): "
+            f"{superuser_floor * 1000:.0f} ms"
+        )
 
     seconds, totals = night_of_batches(today, batch_size)
+    again = min(floor() for _ in range(3))  # the machine may have got busier meanwhile
+    if again < floor_seconds:
+        print(f"(the GROUP BY again after the night: {again * 1000:.0f} ms; the lower is used)")
+        floor_seconds = again
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in totals["steps"].items())
     print(
         f"night 1 ({today}), batches of {batch_size} practices one after another: "
@@ -284,6 +357,20 @@ def bench_nightly(
         f"{totals['snapshots']:,} snapshots, {totals['new_alerts']:,} new alerts ({steps})"
     )
     print(f"ratio nightly batches / GROUP BY floor: {seconds / floor_seconds:.1f}x")
+    if superuser_floor is not None:
+        print(
+            f"ratio against the GROUP BY without row-level security: "
+            f"{seconds / superuser_floor:.1f}x"
+        )
+    if workers > 1:
+        # The same night again (same data and day: idempotent, nothing left to rebuild or
+        # raise), its batches shared out to worker processes as Celery would.
+        parallel, _ = night_of_batches(today, batch_size, workers)
+        print(
+            f"the same night again with {workers} worker processes: {parallel:.2f} s = "
+            f"{parallel / floor_seconds:.1f}x the floor"
+            + (f", {parallel / superuser_floor:.1f}x without RLS" if superuser_floor else "")
+        )
     if not full:
         return
     fast = snapshot_rows(today)
@@ -315,6 +402,7 @@ def main():
     parser.add_argument("--unrefreshed", type=float, default=0.02)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--skip-full", action="store_true")
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}")
@@ -324,6 +412,7 @@ def main():
         bench_nightly(
             args.practices, args.offices, args.years, share=args.day_share,
             unrefreshed=args.unrefreshed, batch_size=args.batch_size, full=not args.skip_full,
+            workers=args.workers,
         )  # fmt: skip
 
 
