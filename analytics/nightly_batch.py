@@ -39,6 +39,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from config.db.tenant_setting import sync_tenant_setting
 from practices.models import Practice, PracticeSettings, settings_for
 from practices.scoping import practice_scope
 
@@ -298,78 +299,59 @@ def _previous_statuses(ids: list[int], as_of: dt.date) -> dict[int, dict[int, st
     return previous
 
 
-# Columns of analytics_referrersnapshot written by the batch, with their types: the rows go
-# to PostgreSQL as one JSON array (json_to_recordset), much cheaper than 25 typed arrays.
+# Columns of analytics_referrersnapshot written by the batch.
 _SNAPSHOT_COLUMNS = [
-    ("practice_id", "bigint"),
-    ("office_id", "bigint"),
-    ("status", "text"),
-    ("count_30", "int"),
-    ("count_60", "int"),
-    ("count_90", "int"),
-    ("last_referral_on", "date"),
-    ("first_referral_on", "date"),
-    ("monthly_counts", "jsonb"),
-    ("baseline_rate", "float8"),
-    ("recent_rate", "float8"),
-    ("same_month_last_year", "int"),
-    ("rolling_12", "int"),
-    ("prior_12", "int"),
-    ("drop_months", "int"),
-    ("drop_strength", "float8"),
-    ("threshold_rule", "bool"),
-    ("statistical_rule", "bool"),
-    ("revenue_at_risk", "numeric"),
-    ("priority", "float8"),
-    ("reason", "text"),
-    ("consults_12", "int"),
-    ("accepted_12", "int"),
-    ("declined_12", "int"),
-    ("production_12", "numeric"),
-]
-_NAMES = ", ".join(name for name, _ in _SNAPSHOT_COLUMNS)
-_INSERT_SNAPSHOTS_SQL = (
-    f"INSERT INTO analytics_referrersnapshot ({_NAMES}, as_of, computed_at) "
-    f"SELECT {', '.join('u.' + name for name, _ in _SNAPSHOT_COLUMNS)}, %(as_of)s, %(now)s "
-    "FROM json_to_recordset(%(rows)s::json) AS u("
-    + ", ".join(f"{name} {kind}" for name, kind in _SNAPSHOT_COLUMNS)
-    + ") "
-    # The join on (id, practice_id): a snapshot can only be written for an office of the
-    # practice it names (a mixed-up pair writes nothing, and the count says so).
-    "JOIN referrals_referringoffice o ON o.id = u.office_id AND o.practice_id = u.practice_id"
-)
-
-
-def _json_value(value):
-    # Dates as ISO text and Decimals as their exact text: PostgreSQL parses both back.
-    return str(value)
+    "practice_id", "office_id", "status", "count_30", "count_60", "count_90",
+    "last_referral_on", "first_referral_on", "monthly_counts", "baseline_rate", "recent_rate",
+    "same_month_last_year", "rolling_12", "prior_12", "drop_months", "drop_strength",
+    "threshold_rule", "statistical_rule", "revenue_at_risk", "priority", "reason",
+    "consults_12", "accepted_12", "declined_12", "production_12",
+]  # fmt: skip
+_NAMES = ", ".join(_SNAPSHOT_COLUMNS)
+_STAGE = "night_snapshot_stage"
 
 
 def _write_snapshots(ids, as_of, snapshots) -> int:
-    rows = [
-        {name: getattr(snap, name) for name, _ in _SNAPSHOT_COLUMNS}
-        for pk in ids
-        for snap in snapshots[pk]
-    ]
+    """Replace the batch's snapshots of ``as_of``: COPY into a temporary table (PostgreSQL
+    refuses COPY into a table with row-level security), then one INSERT ... SELECT."""
+    rows = 0
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM analytics_referrersnapshot "
             "WHERE practice_id = ANY(%(practices)s) AND as_of = %(as_of)s",
             {"practices": ids, "as_of": as_of},
         )
-        if not rows:
-            return 0
         cursor.execute(
-            _INSERT_SNAPSHOTS_SQL,
-            {
-                "rows": json.dumps(rows, default=_json_value),
-                "as_of": as_of,
-                "now": timezone.now(),
-            },
+            f"DROP TABLE IF EXISTS pg_temp.{_STAGE}; CREATE TEMP TABLE {_STAGE} ON COMMIT DROP "
+            f"AS SELECT {_NAMES} FROM analytics_referrersnapshot WITH NO DATA"
         )
-        written = cursor.rowcount
-    if written != len(rows):
-        raise RuntimeError(f"wrote {written} of {len(rows)} snapshots: an office/practice mix-up")
+        # COPY bypasses Django's cursor wrappers: bind the connection to our (cross-tenant)
+        # scope first, as the wrapper would (config/db/tenant_setting.py).
+        sync_tenant_setting(connection)
+        with cursor.cursor.copy(f"COPY {_STAGE} ({_NAMES}) FROM STDIN") as copy:
+            for pk in ids:
+                for snap in snapshots[pk]:
+                    copy.write_row(
+                        [
+                            json.dumps(snap.monthly_counts)
+                            if name == "monthly_counts"
+                            else getattr(snap, name)
+                            for name in _SNAPSHOT_COLUMNS
+                        ]
+                    )
+                    rows += 1
+        # The join on (id, practice_id): a snapshot can only be written for an office of the
+        # practice it names (a mixed-up pair writes nothing, and the count says so).
+        cursor.execute(
+            f"INSERT INTO analytics_referrersnapshot ({_NAMES}, as_of, computed_at) "
+            f"SELECT {', '.join('u.' + name for name in _SNAPSHOT_COLUMNS)}, %(as_of)s, %(now)s "
+            f"FROM {_STAGE} u JOIN referrals_referringoffice o "
+            "ON o.id = u.office_id AND o.practice_id = u.practice_id",
+            {"as_of": as_of, "now": timezone.now()},
+        )
+        written = cursor.rowcount  # the stage goes with the commit (ON COMMIT DROP)
+    if written != rows:
+        raise RuntimeError(f"wrote {written} of {rows} snapshots: an office/practice mix-up")
     return written
 
 
