@@ -19,7 +19,8 @@ class MonthlyRollup(models.Model):
 
     Referrals count in the month they were received; consults, decisions, surgeries and
     production in the month the (non-void) event happened. Kept right on every change
-    (see analytics/rollups.py) and rebuilt by the nightly job.
+    (see analytics/rollups.py); the nightly job rebuilds the offices whose rows changed
+    since their last rebuild (RollupStamp), the full path a whole practice.
     """
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")

@@ -1,5 +1,12 @@
-"""The nightly recompute of one practice: rollups, snapshots, alerts and the digest, in one
-transaction. ``compute_referrer_scores`` and the Celery task call :func:`recompute`."""
+"""The recompute of one practice: rollups, snapshots, alerts and the digest, in one
+transaction — the *full* path: every rollup of the practice is rebuilt from the source rows.
+
+"Recompute now", ``compute_referrer_scores`` (and its replays) and the single-practice task
+call :func:`recompute`. The night itself runs in batches of practices
+(analytics/nightly_batch.py), which rebuild only stale rollups and share this module's
+snapshot fields and alert decisions, so both paths give the same results
+(tests/analytics/test_nightly_batch.py compares them).
+"""
 
 import datetime as dt
 from dataclasses import dataclass

@@ -14,7 +14,14 @@ from django.db.utils import ProgrammingError
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from analytics.models import Alert, MonthlyRollup, OutreachLog, ReferrerSnapshot
+from analytics.models import (
+    Alert,
+    MonthlyRollup,
+    NightlyWatermark,
+    OutreachLog,
+    ReferrerSnapshot,
+    RollupStamp,
+)
 from communications.models import (
     Letter,
     LetterTemplate,
@@ -84,6 +91,8 @@ def _fill_practice(practice, n: int) -> None:
         ImportPreset.objects.create(practice=practice, name="Dentrix", header_signature="x")
         month = today.replace(day=1)
         MonthlyRollup.objects.create(practice=practice, office=office, month=month)
+        RollupStamp.objects.create(practice=practice, office=office, built_at=timezone.now())
+        NightlyWatermark.objects.create(practice=practice, checked_through=timezone.now())
         ReferrerSnapshot.objects.create(practice=practice, office=office, as_of=today, status="new")
         Alert.objects.create(practice=practice, kind="new_referrer", opened_on=today, title="New")
         OutreachLog.objects.create(practice=practice, office=office, kind="call", occurred_on=today)
