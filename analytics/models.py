@@ -19,7 +19,8 @@ class MonthlyRollup(models.Model):
 
     Referrals count in the month they were received; consults, decisions, surgeries and
     production in the month the (non-void) event happened. Kept right on every change
-    (see analytics/rollups.py) and rebuilt by the nightly job.
+    (see analytics/rollups.py); the nightly job rebuilds the offices whose rows changed
+    since their last rebuild (RollupStamp), the full path a whole practice.
     """
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
@@ -44,6 +45,42 @@ class MonthlyRollup(models.Model):
 
     def __str__(self):
         return f"{self.office_id} {self.month:%Y-%m}"
+
+
+class RollupStamp(models.Model):
+    """When an office's rollups were last rebuilt (the clock read just before the rebuild).
+
+    The night rebuilds an office only when one of its referrals (or the office row) was
+    updated at or after this time: changes already folded in by the incremental refresh
+    during the day are not paid for twice (analytics/rollups.py, docs/performance.md).
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    office = models.OneToOneField(
+        ReferringOffice, on_delete=models.CASCADE, related_name="rollup_stamp"
+    )
+    built_at = models.DateTimeField()
+
+    objects = ScopedManager(practice="practice")
+
+    def __str__(self):
+        return f"{self.office_id} built {self.built_at:%Y-%m-%d %H:%M}"
+
+
+class NightlyWatermark(models.Model):
+    """Up to when the nightly job has looked for changed referrals of a practice: the next
+    night reads only rows updated after it (less a margin), through the updated_at index."""
+
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    checked_through = models.DateTimeField()
+    last_as_of = models.DateField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    def __str__(self):
+        return f"{self.practice_id} through {self.checked_through:%Y-%m-%d %H:%M}"
 
 
 class ReferrerSnapshot(models.Model):

@@ -1,5 +1,12 @@
-"""The nightly recompute of one practice: rollups, snapshots, alerts and the digest, in one
-transaction. ``compute_referrer_scores`` and the Celery task call :func:`recompute`."""
+"""The recompute of one practice: rollups, snapshots, alerts and the digest, in one
+transaction — the *full* path: every rollup of the practice is rebuilt from the source rows.
+
+"Recompute now", ``compute_referrer_scores`` (and its replays) and the single-practice task
+call :func:`recompute`. The night itself runs in batches of practices
+(analytics/nightly_batch.py), which rebuild only stale rollups and share this module's
+snapshot fields and alert decisions, so both paths give the same results
+(tests/analytics/test_nightly_batch.py compares them).
+"""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -99,6 +106,46 @@ def gather_figures(
     return figures, months, totals
 
 
+def snapshot_fields(f: OfficeFigures, a, book) -> dict:
+    """What a snapshot row holds about one office, from its figures and assessment: the
+    same for the per-practice path and the nightly batches (analytics/nightly_batch.py)."""
+    e = a.evidence
+    return {
+        "office_id": f.office_id,
+        "status": a.status,
+        "count_30": f.count_30,
+        "count_60": f.count_60,
+        "count_90": f.count_90,
+        "last_referral_on": f.last_referral_on,
+        "first_referral_on": f.first_referral_on,
+        "monthly_counts": f.monthly[-SERIES_MONTHS:] + [f.partial_month],
+        "baseline_rate": round(a.baseline_rate, 3),
+        "recent_rate": round(a.recent_rate, 3),
+        "same_month_last_year": a.same_month_last_year,
+        "rolling_12": a.rolling_12,
+        "prior_12": a.prior_12,
+        "drop_months": a.drop_months,
+        "drop_strength": a.decline.statistic if a.decline else 0.0,
+        "threshold_rule": bool(a.decline and a.decline.threshold_rule),
+        "statistical_rule": bool(a.decline and a.decline.statistical_rule),
+        "revenue_at_risk": a.revenue_at_risk,
+        "priority": round(a.priority, 2),
+        "reason": a.reason[:300],
+        "evidence": e.sentence if e else "",
+        "evidence_since": e.since if e else None,
+        "received_since": e.received if e else 0,
+        "expected_since": round(e.expected, 2) if e else 0.0,
+        "expected_low": e.low if e else 0,
+        "expected_high": e.high if e else 0,
+        "expected_counts": [round(x, 3) for x in a.expected_monthly[-SERIES_MONTHS:]],
+        "practice_evidence": book.slowdown_sentence,
+        "consults_12": f.consults_12,
+        "accepted_12": f.accepted_12,
+        "declined_12": f.declined_12,
+        "production_12": f.production_12 or Decimal("0"),
+    }
+
+
 def _previous_statuses(as_of: dt.date) -> dict[int, str]:
     previous_day = ReferrerSnapshot.objects.filter(as_of__lt=as_of).aggregate(day=Max("as_of"))[
         "day"
@@ -127,48 +174,14 @@ def recompute(
     figures, months, totals = gather_figures(practice, as_of, list(offices))
     book = practice_book(totals, months, rules, [f.monthly for f in figures.values()])
 
-    snapshots = []
-    for office_id, f in figures.items():
-        a = assess_office(f, as_of, rules, book)
-        e = a.evidence
-        snapshots.append(
-            ReferrerSnapshot(
-                practice=practice,
-                office_id=office_id,
-                as_of=as_of,
-                status=a.status,
-                count_30=f.count_30,
-                count_60=f.count_60,
-                count_90=f.count_90,
-                last_referral_on=f.last_referral_on,
-                first_referral_on=f.first_referral_on,
-                monthly_counts=f.monthly[-SERIES_MONTHS:] + [f.partial_month],
-                baseline_rate=round(a.baseline_rate, 3),
-                recent_rate=round(a.recent_rate, 3),
-                same_month_last_year=a.same_month_last_year,
-                rolling_12=a.rolling_12,
-                prior_12=a.prior_12,
-                drop_months=a.drop_months,
-                drop_strength=a.decline.statistic if a.decline else 0.0,
-                threshold_rule=bool(a.decline and a.decline.threshold_rule),
-                statistical_rule=bool(a.decline and a.decline.statistical_rule),
-                revenue_at_risk=a.revenue_at_risk,
-                priority=round(a.priority, 2),
-                reason=a.reason[:300],
-                evidence=e.sentence if e else "",
-                evidence_since=e.since if e else None,
-                received_since=e.received if e else 0,
-                expected_since=round(e.expected, 2) if e else 0.0,
-                expected_low=e.low if e else 0,
-                expected_high=e.high if e else 0,
-                expected_counts=[round(x, 3) for x in a.expected_monthly[-SERIES_MONTHS:]],
-                practice_evidence=book.slowdown_sentence,
-                consults_12=f.consults_12,
-                accepted_12=f.accepted_12,
-                declined_12=f.declined_12,
-                production_12=f.production_12 or Decimal("0"),
-            )
+    snapshots = [
+        ReferrerSnapshot(
+            practice=practice,
+            as_of=as_of,
+            **snapshot_fields(f, assess_office(f, as_of, rules, book), book),
         )
+        for f in figures.values()
+    ]
     previous = _previous_statuses(as_of)
     ReferrerSnapshot.objects.filter(as_of=as_of).delete()
     ReferrerSnapshot.objects.bulk_create(snapshots, batch_size=1000)
@@ -184,16 +197,18 @@ def recompute(
     return RunResult(as_of, snapshots, new_alerts, offices)
 
 
-def _raise_alerts(practice, as_of, snapshots, previous, names) -> list[Alert]:
-    unresolved = set(
-        Alert.objects.filter(state__in=alerts.UNRESOLVED, office__isnull=False).values_list(
-            "office_id", "kind"
-        )
-    )
-    welcomed = set(
-        Alert.objects.filter(kind=AlertKind.NEW_REFERRER).values_list("office_id", flat=True)
-    )
-    raised = []
+@dataclass(frozen=True)
+class DueAlert:
+    kind: str
+    office_id: int
+    title: str
+    detail: str
+
+
+def status_alerts_due(snapshots, previous, names, unresolved, welcomed) -> list[DueAlert]:
+    """The status alerts a run should raise (pure): the one place that decides them, for
+    the per-practice path and the nightly batches alike."""
+    due = []
     for snap in snapshots:
         kind = KIND_FOR_STATUS.get(snap.status)
         name = names[snap.office_id]
@@ -205,45 +220,83 @@ def _raise_alerts(practice, as_of, snapshots, previous, names) -> list[Alert]:
             title = (
                 f"{name} is declining" if kind == AlertKind.DECLINING else f"{name} has gone quiet"
             )
-            alert = alerts.raise_alert(
-                practice,
-                kind=kind,
-                office_id=snap.office_id,
-                opened_on=as_of,
-                title=title,
-                detail=snap.reason,
-            )
+            due.append(DueAlert(kind, snap.office_id, title, snap.reason))
         elif snap.status == ReferrerStatus.NEW and snap.office_id not in welcomed:
-            alert = alerts.raise_alert(
-                practice,
-                kind=AlertKind.NEW_REFERRER,
-                office_id=snap.office_id,
-                opened_on=as_of,
-                title=f"New referrer: {name}",
-                detail=snap.reason,
+            due.append(
+                DueAlert(
+                    AlertKind.NEW_REFERRER, snap.office_id, f"New referrer: {name}", snap.reason
+                )
             )
-        else:
-            continue
+    return due
+
+
+def _raise_alerts(
+    practice, as_of, snapshots, previous, names, unresolved=None, welcomed=None, due=None
+) -> list[Alert]:
+    """Raise a run's status alerts (in the practice's scope). The nightly batches pass what
+    they read for many practices at once (``unresolved``, ``welcomed``) or the decided
+    ``due`` list itself."""
+    if due is None:
+        if unresolved is None:
+            unresolved = set(
+                Alert.objects.filter(state__in=alerts.UNRESOLVED, office__isnull=False).values_list(
+                    "office_id", "kind"
+                )
+            )
+        if welcomed is None:
+            welcomed = set(
+                Alert.objects.filter(kind=AlertKind.NEW_REFERRER).values_list(
+                    "office_id", flat=True
+                )
+            )
+        due = status_alerts_due(snapshots, previous, names, unresolved, welcomed)
+    raised = []
+    for item in due:
+        alert = alerts.raise_alert(
+            practice,
+            kind=item.kind,
+            office_id=item.office_id,
+            opened_on=as_of,
+            title=item.title,
+            detail=item.detail,
+        )
         if alert is not None:
             raised.append(alert)
     return raised
 
 
-def _raise_overdue_letter_alerts(practice, as_of, names) -> list[Alert]:
-    """One open alert per office whose GP letters are overdue (the loop left open)."""
-    from collections import Counter
+def overdue_cutoff(practice, as_of: dt.date) -> dt.datetime:
+    """The end of ``as_of`` in the practice's zone: letters due by then count as overdue
+    once loop_closure_days have passed (communications.loop_closure.overdue_letters)."""
     from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=ZoneInfo(practice.time_zone))
+
+
+def _raise_overdue_letter_alerts(
+    practice, as_of, names, per_office=None, unresolved=None
+) -> list[Alert]:
+    """One open alert per office whose GP letters are overdue (the loop left open).
+
+    The nightly batches pass ``per_office`` (overdue letters by office) and ``unresolved``
+    read for many practices at once."""
+    from collections import Counter
 
     from communications.loop_closure import overdue_letters
 
-    end_of_day = dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=ZoneInfo(practice.time_zone))
     days = settings_for(practice).loop_closure_days
-    per_office = Counter(overdue_letters(practice, end_of_day).values_list("office_id", flat=True))
+    if per_office is None:
+        end_of_day = overdue_cutoff(practice, as_of)
+        per_office = Counter(
+            overdue_letters(practice, end_of_day).values_list("office_id", flat=True)
+        )
     raised = []
     for office_id, count in sorted(per_office.items()):
         name = names.get(office_id)
         if name is None:  # archived office
             continue
+        if unresolved is not None and (office_id, AlertKind.LETTER_OVERDUE) in unresolved:
+            continue  # what raise_alert would find: one is already open
         alert = alerts.raise_alert(
             practice,
             kind=AlertKind.LETTER_OVERDUE,

@@ -1,9 +1,14 @@
-"""Nightly fan-out: one task per practice, so more workers finish the night sooner."""
+"""Nightly fan-out: the practices whose night has come, in batches of
+``settings.NIGHTLY_BATCH_SIZE`` per task (analytics/nightly_batch.py), so more workers
+finish the night sooner and each does a few set-based statements per batch."""
 
 import datetime as dt
+import logging
+from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from celery import shared_task
+from django.conf import settings as django_settings
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -11,6 +16,8 @@ from practices.models import Practice, PracticeSettings, settings_for
 from practices.scoping import practice_scope
 
 from .nightly import recompute
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -22,6 +29,7 @@ def schedule_nightly_recomputes(now_iso: str | None = None) -> int:
     """
     now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
     queued = 0
+    due: dict[dt.date, list[int]] = defaultdict(list)
     for practice in Practice.objects.only("pk", "time_zone").iterator():
         local = now.astimezone(ZoneInfo(practice.time_zone))
         settings = settings_for(practice)
@@ -37,9 +45,40 @@ def schedule_nightly_recomputes(now_iso: str | None = None) -> int:
                 .update(last_nightly_on=today)
             )
         if claimed:
-            recompute_practice.delay(practice.pk, today.isoformat())
+            due[today].append(practice.pk)
             queued += 1
+    size = max(1, django_settings.NIGHTLY_BATCH_SIZE)
+    for day, ids in sorted(due.items()):
+        for start in range(0, len(ids), size):
+            recompute_practices.delay(ids[start : start + size], day.isoformat())
     return queued
+
+
+@shared_task(acks_late=True)
+def recompute_practices(practice_ids: list[int], as_of: str) -> dict:
+    """One batch of the night. Should the batch fail as a whole (one practice's data
+    tripping a statement), each practice is queued on its own so the others' boards still
+    get their night, and the failing one's error is its own."""
+    from .nightly_batch import recompute_batch
+
+    day = dt.date.fromisoformat(as_of)
+    try:
+        result = recompute_batch(practice_ids, day)
+    except Exception:
+        if len(practice_ids) == 1:
+            raise
+        logger.exception(
+            "nightly batch of %s practices failed; queued one by one", len(practice_ids)
+        )
+        for pk in practice_ids:
+            recompute_practices.delay([pk], as_of)
+        return {"practices": 0, "requeued": len(practice_ids)}
+    return {
+        "practices": len(result.practices),
+        "offices": result.snapshots,
+        "rollups_rebuilt": result.rollups_rebuilt,
+        "new_alerts": sum(len(p.new_alerts) for p in result.practices.values()),
+    }
 
 
 @shared_task(acks_late=True)

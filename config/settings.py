@@ -538,6 +538,10 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # How long an invitation link works.
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=7)
 
+# Issue 11 item 4 (NIGHT): practices per nightly task (analytics/nightly_batch.py). Larger
+# batches mean fewer statements per practice; smaller ones spread a night over more workers.
+NIGHTLY_BATCH_SIZE = env.int("NIGHTLY_BATCH_SIZE", default=100)
+
 CELERY_BEAT_SCHEDULE = {
     "nightly-referrer-health": {
         "task": "analytics.tasks.schedule_nightly_recomputes",

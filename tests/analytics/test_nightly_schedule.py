@@ -19,7 +19,7 @@ from django_scopes import scopes_disabled
 
 from alerts.models import Alert
 from analytics.models import ReferrerSnapshot
-from analytics.tasks import recompute_practice, schedule_nightly_recomputes
+from analytics.tasks import recompute_practice, recompute_practices, schedule_nightly_recomputes
 from communications.models import EmailStatus, OutgoingEmail
 from config.celery import app
 from practices.models import PracticeSettings
@@ -29,7 +29,7 @@ from tests.smtp import SmtpServer
 from .history import add_monthly, add_referrals, month_list
 
 UTC = dt.UTC
-RECOMPUTE = "analytics.tasks.recompute_practice"
+RECOMPUTE = BATCH = "analytics.tasks.recompute_practices"
 
 
 @pytest.fixture
@@ -101,11 +101,11 @@ def test_each_practice_is_queued_once_a_local_day_at_its_own_hour(two_zones, bro
         at += dt.timedelta(minutes=15)
     assert list(zip(queued_at, broker.sent(), strict=True)) == [
         # 02:00 in New York (EST, UTC-5) is 07:00 UTC, for New York's date.
-        (dt.datetime(2026, 11, 26, 7, 0, tzinfo=UTC), (RECOMPUTE, [new_york.pk, "2026-11-26"])),
+        (dt.datetime(2026, 11, 26, 7, 0, tzinfo=UTC), (RECOMPUTE, [[new_york.pk], "2026-11-26"])),
         # 03:00 in Tokyo (UTC+9) is 18:00 UTC the day before: Tokyo's date is a day ahead.
-        (dt.datetime(2026, 11, 26, 18, 0, tzinfo=UTC), (RECOMPUTE, [tokyo.pk, "2026-11-27"])),
-        (dt.datetime(2026, 11, 27, 7, 0, tzinfo=UTC), (RECOMPUTE, [new_york.pk, "2026-11-27"])),
-        (dt.datetime(2026, 11, 27, 18, 0, tzinfo=UTC), (RECOMPUTE, [tokyo.pk, "2026-11-28"])),
+        (dt.datetime(2026, 11, 26, 18, 0, tzinfo=UTC), (RECOMPUTE, [[tokyo.pk], "2026-11-27"])),
+        (dt.datetime(2026, 11, 27, 7, 0, tzinfo=UTC), (RECOMPUTE, [[new_york.pk], "2026-11-27"])),
+        (dt.datetime(2026, 11, 27, 18, 0, tzinfo=UTC), (RECOMPUTE, [[tokyo.pk], "2026-11-28"])),
     ]
     assert claimed_day(new_york) == dt.date(2026, 11, 27)
     assert claimed_day(tokyo) == dt.date(2026, 11, 28)
@@ -124,7 +124,7 @@ def test_running_the_schedule_many_times_queues_the_night_once(two_zones, broker
     with time_machine.travel(dt.datetime(2026, 11, 26, 7, 5, tzinfo=UTC), tick=False):
         results = [schedule_nightly_recomputes.apply().get() for _ in range(5)]
     assert results == [1, 0, 0, 0, 0]
-    assert broker.sent() == [(RECOMPUTE, [new_york.pk, "2026-11-26"])]
+    assert broker.sent() == [(RECOMPUTE, [[new_york.pk], "2026-11-26"])]
 
 
 def test_a_late_beat_still_queues_the_night_once(two_zones, broker):
@@ -133,7 +133,7 @@ def test_a_late_beat_still_queues_the_night_once(two_zones, broker):
     late = dt.datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 10:00 in New York
     assert run_schedule(late) == 1
     assert run_schedule(late + dt.timedelta(hours=1)) == 0
-    assert broker.sent() == [(RECOMPUTE, [new_york.pk, "2026-11-26"])]
+    assert broker.sent() == [(RECOMPUTE, [[new_york.pk], "2026-11-26"])]
 
 
 @pytest.mark.parametrize(
@@ -154,14 +154,44 @@ def test_daylight_saving_days_get_one_night(db, broker, day, first_run_utc):
             queued.append(at)
         at += dt.timedelta(minutes=15)
     assert queued == [first_run_utc]
-    assert broker.sent() == [(RECOMPUTE, [new_york.pk, day.isoformat()])]
+    assert broker.sent() == [(RECOMPUTE, [[new_york.pk], day.isoformat()])]
 
 
 def test_the_nightly_hour_is_the_practices_setting(db, broker):
     late = practice_in("America/Chicago", "prairie", hour=23, last_night=dt.date(2026, 11, 25))
     assert run_schedule(dt.datetime(2026, 11, 26, 9, 0, tzinfo=UTC)) == 0  # 03:00 in Chicago
     assert run_schedule(dt.datetime(2026, 11, 27, 5, 0, tzinfo=UTC)) == 1  # 23:00 in Chicago
-    assert broker.sent() == [(RECOMPUTE, [late.pk, "2026-11-26"])]
+    assert broker.sent() == [(RECOMPUTE, [[late.pk], "2026-11-26"])]
+
+
+def test_practices_whose_night_came_together_share_batches(db, broker, settings):
+    settings.NIGHTLY_BATCH_SIZE = 2
+    ny = [
+        practice_in("America/New_York", f"ny{i}", last_night=dt.date(2026, 11, 25))
+        for i in range(3)
+    ]
+    toronto = practice_in("America/Toronto", "toronto", last_night=dt.date(2026, 11, 25))
+    assert run_schedule(dt.datetime(2026, 11, 26, 7, 0, tzinfo=UTC)) == 4
+    ids = sorted([p.pk for p in ny] + [toronto.pk])
+    assert broker.sent() == [
+        (BATCH, [ids[:2], "2026-11-26"]),
+        (BATCH, [ids[2:], "2026-11-26"]),
+    ]
+
+
+def test_a_batch_task_writes_each_practices_snapshots(db):
+    practices = [practice_in("America/New_York", f"ny{i}") for i in range(2)]
+    with scopes_disabled():
+        for practice in practices:
+            add_referrals(
+                OfficeFactory(practice=practice, name="Birch Dental"), [dt.date(2026, 11, 2)]
+            )
+    result = recompute_practices.apply(args=([p.pk for p in practices], "2026-11-26")).get()
+    assert result == {"practices": 2, "offices": 2, "rollups_rebuilt": 2, "new_alerts": 2}
+    with scopes_disabled():
+        assert sorted(
+            ReferrerSnapshot.objects.values_list("practice__slug", "as_of", "status")
+        ) == [("ny0", dt.date(2026, 11, 26), "new"), ("ny1", dt.date(2026, 11, 26), "new")]
 
 
 def test_recompute_practice_writes_the_snapshots_of_that_day(practice):

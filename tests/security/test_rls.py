@@ -15,7 +15,13 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from alerts.models import Alert
-from analytics.models import MonthlyRollup, OutreachLog, ReferrerSnapshot
+from analytics.models import (
+    MonthlyRollup,
+    NightlyWatermark,
+    OutreachLog,
+    ReferrerSnapshot,
+    RollupStamp,
+)
 from communications.models import (
     Letter,
     LetterTemplate,
@@ -92,6 +98,8 @@ def _fill_practice(practice, n: int) -> None:
         ImportPreset.objects.create(practice=practice, name="Dentrix", header_signature="x")
         month = today.replace(day=1)
         MonthlyRollup.objects.create(practice=practice, office=office, month=month)
+        RollupStamp.objects.create(practice=practice, office=office, built_at=timezone.now())
+        NightlyWatermark.objects.create(practice=practice, checked_through=timezone.now())
         ReferrerSnapshot.objects.create(practice=practice, office=office, as_of=today, status="new")
         Alert.objects.create(practice=practice, kind="new_referrer", opened_on=today, title="New")
         OutreachLog.objects.create(practice=practice, office=office, kind="call", occurred_on=today)
