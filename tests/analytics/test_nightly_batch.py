@@ -56,6 +56,9 @@ def build_practice(slug: str, zone: str, scale: int):
         add_referrals(offices["steady"], [dt.date(2026, 11, 3)] * 2, accepted=2)
         offices["declining"] = OfficeFactory(practice=practice, name=f"{slug} Declining")
         add_monthly(offices["declining"], months, [6 * scale] * 18 + [scale // 2] * 6)
+        # Still sending now and then: declining, not silent (the silence rule would call an
+        # office of its old rate quiet for 8 weeks inactive instead).
+        add_referrals(offices["declining"], [dt.date(2026, 11, 10)])
         offices["new"] = OfficeFactory(practice=practice, name=f"{slug} New")
         add_referrals(offices["new"], [dt.date(2026, 11, 12)])
         offices["inactive"] = OfficeFactory(practice=practice, name=f"{slug} Quiet")
