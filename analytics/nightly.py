@@ -220,7 +220,9 @@ def status_alerts_due(snapshots, previous, names, unresolved, welcomed) -> list[
             title = (
                 f"{name} is declining" if kind == AlertKind.DECLINING else f"{name} has gone quiet"
             )
-            due.append(DueAlert(kind, snap.office_id, title, snap.reason))
+            # The reason and, where the rule measured one, its evidence in numbers.
+            detail = f"{snap.reason} {snap.evidence}".strip()[:500]
+            due.append(DueAlert(kind, snap.office_id, title, detail))
         elif snap.status == ReferrerStatus.NEW and snap.office_id not in welcomed:
             due.append(
                 DueAlert(

@@ -121,3 +121,7 @@ def test_the_articles_example_three_offices_drop_from_six_to_two(in_practice):
     assert sum(snaps[o.pk].revenue_at_risk for o in offices) == Decimal("172800.00")
     open_alerts = Alert.objects.filter(kind=AlertKind.DECLINING)
     assert sorted(a.office_id for a in open_alerts) == sorted(o.pk for o in offices)
+    # The alert a practice administrator opens carries the same evidence in numbers.
+    for alert in open_alerts:
+        assert alert.detail.endswith(snaps[alert.office_id].evidence)
+        assert "16 referrals where" in alert.detail
