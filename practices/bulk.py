@@ -152,7 +152,7 @@ class RowWriter:
                 value = fixed[f.attname]
             elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
                 value = now
-            elif callable(f.default) and f.default not in CONSTANT_FACTORIES:
+            elif f.has_default() and callable(f.default) and f.default not in CONSTANT_FACTORIES:
                 self.per_row.append(f)
                 continue
             else:
@@ -177,15 +177,16 @@ class RowWriter:
         self.placeholders = f"({', '.join(['%s'] * len(fields))})"
         self.width = len(fields)
 
-    def row(self, values: Sequence) -> tuple:
-        """One row's values in column order, given the varying ones (Python objects) in
-        their order."""
+    def row(self, values: tuple) -> tuple:
+        """One row's values in column order, given the varying ones (Python objects, a
+        tuple) in their order. Called once per row of a big import: kept lean."""
         if self.adapters:
             values = list(values)
             for i, adapt in self.adapters:
                 if values[i] is not None:
                     values[i] = adapt(values[i])
-        values = (*values, *self.constants)
+            values = tuple(values)
+        values += self.constants
         if self.per_row:
             values += tuple(f.get_db_prep_save(f.get_default(), connection) for f in self.per_row)
         return self.pick(values)
