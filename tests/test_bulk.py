@@ -36,8 +36,9 @@ def test_unnamed_columns_get_their_defaults_and_a_fresh_value_per_row(in_practic
     assert [e.subject for e in emails] == ["Subject 0", "Subject 1", "Subject 2"]
     assert all(e.status == EmailStatus.QUEUED and e.to == [] and e.attempts == 0 for e in emails)
     assert all(e.created_at is not None for e in emails)
-    # uuid4 is drawn per row, not once for all of them.
+    # uuid4 is drawn per row, not once for all of them; every other column is prepared once.
     assert len({e.correlation_id for e in emails}) == 3
+    assert [f.name for f in writer.per_row] == ["correlation_id"]
 
 
 def test_insert_returning_ids_gives_each_rows_id_in_order(in_practice, practice):
