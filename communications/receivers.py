@@ -7,8 +7,10 @@ roll back together. The send is dispatched after the commit (letters.dispatch_on
 from django.dispatch import receiver
 
 from practices.scoping import practice_scope
+from referrals.demo import practice_seeded
 from referrals.signals import milestone_recorded
 
+from .demo_letters import write_letter_history
 from .letters import queue_letters_for_event
 
 
@@ -20,3 +22,10 @@ def queue_letters_on_milestone(sender, referral, event, historical=False, **kwar
     # The referral's own practice: a command or task may send the signal outside a scope.
     with practice_scope(referral.practice_id):
         queue_letters_for_event(event, referral=referral)
+
+
+@receiver(practice_seeded, dispatch_uid="communications.demo_letter_history")
+def write_demo_letter_history(sender, practice, today, seed, number, summary, **kwargs):
+    # The demo's referrals are history, which the trigger above never writes letters for:
+    # the demo gets its letters here, once, already delivered (demo_letters.py).
+    summary.extras.update(write_letter_history(practice, today=today, seed=seed, number=number))

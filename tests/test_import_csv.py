@@ -350,7 +350,7 @@ def test_the_import_runs_in_a_few_queries_per_batch(
         for n in range(300)
     ]
     # Three batches of 100 rows: a handful of queries each, never one per row. (Each COPY
-    # into a table with row-level security costs two statements: referrals/bulk_sql.py.)
+    # into a table with row-level security costs two statements: practices/bulk.py.)
     monkeypatch.setattr(pipeline, "BATCH_SIZE", 100)
     with django_assert_max_num_queries(36):
         report = run_import(in_practice, csv_bytes(*rows))

@@ -12,6 +12,7 @@ import time
 from collections import Counter, defaultdict
 from decimal import Decimal
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,6 +22,11 @@ from django.db.models import F
 from django.test import override_settings
 from django_scopes import scopes_disabled
 
+from analytics.choices import AlertKind
+from analytics.models import Alert
+from analytics.nightly import recompute
+from communications.loop_closure import office_loop_rates, overdue_letters
+from communications.models import Letter, LetterKind, LetterStatus
 from practices.models import AuditAction, AuditEntry, Membership, Practice, Role, User
 from practices.scoping import practice_scope
 from practices.two_factor import has_totp
@@ -38,6 +44,9 @@ from referrals.models import (
 from tests.factories import UserFactory
 
 TODAY = dt.date(2026, 3, 15)
+NEW_YORK = ZoneInfo("America/New_York")
+START_OF_TODAY = dt.datetime.combine(TODAY, dt.time(), tzinfo=NEW_YORK)
+NOON = dt.datetime.combine(TODAY, dt.time(12), tzinfo=NEW_YORK)
 SMALL = ("--offices", "5", "--years", "1")
 
 
@@ -122,6 +131,22 @@ def fingerprint(slug: str) -> dict[str, str]:
                     "voided_at",
                 )
             ],
+            "letters": list(
+                Letter.objects.order_by("id").values_list(
+                    "office__name",
+                    "event__kind",
+                    "kind",
+                    "interval_days",
+                    "recipient_name",
+                    "recipient_email",
+                    "channel",
+                    "status",
+                    "due_at",
+                    "sent_at",
+                    "reason",
+                    "subject",
+                )
+            ),
             "office_events": [
                 (row[0], row[1], row[2], referral_order[row[3]])
                 for row in OfficeEvent.objects.order_by("id").values_list(
@@ -375,6 +400,86 @@ class TestTheDefaultDemo:
             (pk, r.received_on) for pk, r in first.items()
         }
         assert all(e.referral.referring_office_id == e.office_id for e in events)
+
+    # --- the letter history (communications/demo_letters.py) -----------------------------
+
+    def test_past_milestones_have_their_letters_and_none_is_left_to_send(self, in_demo):
+        rows = list(
+            Letter.objects.values_list(
+                "kind",
+                "status",
+                "due_at",
+                "sent_at",
+                "recipient_email",
+                "office_id",
+                "referral__referring_office_id",
+                "event__referral_id",
+                "referral_id",
+            )
+        )
+        assert len(rows) > 2 * len(in_demo.referrals)
+        assert {row[0] for row in rows} == set(LetterKind)
+        statuses = Counter(row[1] for row in rows)
+        # Nothing a worker would pick up and mail to the synthetic addresses.
+        assert not {LetterStatus.QUEUED, LetterStatus.SENDING, LetterStatus.SCHEDULED} & set(
+            statuses
+        )
+        assert statuses[LetterStatus.SENT] + statuses[LetterStatus.PRINTED] > 0.95 * len(rows)
+        for _, status, due_at, sent_at, email, office, case_office, event_case, case in rows:
+            assert due_at < START_OF_TODAY
+            assert office == case_office and event_case == case
+            if status in (LetterStatus.SENT, LetterStatus.PRINTED):
+                assert due_at <= sent_at < START_OF_TODAY
+            else:
+                assert sent_at is None
+            assert email == "" or email.endswith(".example")
+
+    def test_most_offices_close_the_loop_on_time_a_few_late_and_one_fails(self, in_demo):
+        with time_machine.travel(NOON, tick=False):
+            rates = office_loop_rates(in_demo.practice)
+            overdue = set(overdue_letters(in_demo.practice).values_list("office_id", flat=True))
+        year_ago = TODAY - dt.timedelta(days=365)
+        active = {
+            r.referring_office_id
+            for r in in_demo.referrals
+            if r.referring_office_id and r.received_on >= year_ago
+        }
+        # A loop-closure figure for (nearly) every office that referred this year.
+        assert len(rates) >= 0.9 * len(active)
+        on_time = [o for o, rate in rates.items() if rate.percent >= 90]
+        late = [o for o, rate in rates.items() if rate.percent < 60]
+        assert len(on_time) >= 0.7 * len(rates)
+        assert 1 <= len(late) <= 5
+        failed = list(Letter.objects.filter(status=LetterStatus.FAILED))
+        assert 3 <= len(failed) <= 12
+        assert len({letter.office_id for letter in failed}) == 1
+        assert all("550 5.1.1" in letter.reason for letter in failed)
+        # Each failed letter has the alert the product raises for one.
+        alerts = Alert.objects.filter(kind=AlertKind.LETTER_FAILED)
+        assert sorted(a.subject_key for a in alerts) == sorted(f"letter:{f.pk}" for f in failed)
+        assert {a.office_id for a in alerts} == {failed[0].office_id}
+        # The failing office's letters and the late offices' unprinted ones are overdue.
+        assert failed[0].office_id in overdue and set(late) & overdue
+
+    def test_the_board_and_the_letter_pages_show_the_history(self, in_demo, client):
+        client.force_login(User.objects.get(email="admin@demo.example"))
+        failing = Letter.objects.filter(status=LetterStatus.FAILED).first().office
+        with time_machine.travel(NOON, tick=False):
+            recompute(in_demo.practice, TODAY - dt.timedelta(days=1))
+            board = client.get("/referrers/health/").content.decode()
+            letters = client.get("/letters/").content.decode()
+            failures = client.get("/letters/", {"status": "failed"}).content.decode()
+            print_queue = client.get("/letters/print-queue/").content.decode()
+            alerts = client.get("/alerts/").content.decode()
+        cells = re.findall(r'data-testid="loop-rate">(.*?)</td>', board)
+        filled = [c for c in cells if re.search(r"\d+%", c)]
+        assert len(cells) >= 40 and len(filled) >= 0.8 * len(cells)
+        assert letters.count('data-testid="letter-row"') == 50  # a full first page
+        assert failures.count('data-testid="letter-row"') >= 3
+        assert failing.name in failures and "550 5.1.1" in failures
+        assert "Failed" in failures
+        assert print_queue.count('data-testid="pq-row"') >= 1
+        assert f"letter to {failing.name} could not be sent" in alerts
 
 
 def test_reset_rebuilds_the_same_demo(db, client):

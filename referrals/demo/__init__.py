@@ -7,8 +7,8 @@ Deterministic for a seed and a "today"; sized by flags so benchmarks can build b
 
 Modules: ``names`` and ``texts`` (synthetic words), ``volume`` (who refers how much and
 when), ``journeys`` (the milestones of each case, through the state machine), ``writer``
-(one practice into the database, and ``--reset``), ``rows`` (fast inserts for the big
-tables), ``identity`` (slugs, logins).
+(one practice into the database through practices.bulk, and ``--reset``), ``identity``
+(slugs, logins).
 """
 
 import datetime as dt
@@ -29,7 +29,7 @@ from .identity import (
     existing_demo,
     is_demo_email,
 )
-from .writer import PracticeSummary, delete_demo_practices, write_practice
+from .writer import PracticeSummary, delete_demo_practices, practice_seeded, write_practice
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -38,6 +38,7 @@ __all__ = [
     "DemoExists",
     "Login",
     "PracticeSummary",
+    "practice_seeded",
     "demo_logins",
     "demo_today",
     "seed_demo",

@@ -1,7 +1,8 @@
 """Writes one demo practice: its people, offices, patients, referrals and their events.
 
 Small tables go in with ``bulk_create``; patients, referrals and events (millions of rows
-for a benchmark tenant) with :mod:`.rows`, in chunks of referrals so memory stays flat.
+for a benchmark tenant) with the one bulk row writer (:mod:`practices.bulk`), in chunks of
+referrals so memory stays flat.
 Everything happens inside the practice's scope. Only the generator's ``random.Random``
 decides anything, so a seed always writes the same practice.
 """
@@ -17,9 +18,11 @@ from zoneinfo import ZoneInfo
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from django.dispatch import Signal
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from practices.bulk import IdBlock, RowWriter
 from practices.deletion import tenant_models
 from practices.models import AuditEntry, Membership, Practice, User
 from practices.scoping import practice_scope
@@ -36,8 +39,13 @@ from ..models import (
     ReferringProvider,
 )
 from . import identity, journeys, names, texts, volume
-from .rows import IdBlock, RowWriter
 from .volume import OfficePlan, ReferralPlan
+
+# Sent once a demo practice's referrals are written, inside its transaction and scope, so
+# the apps above referrals add their own history of them (communications: the letters) without
+# referrals importing upward. kwargs: practice, users (demo key -> User), today, seed, number,
+# summary (a receiver counts what it wrote in summary.extras).
+practice_seeded = Signal()
 
 # Referrals per round trip: big enough for speed, small enough to keep memory flat.
 CHUNK = 2000
@@ -69,6 +77,8 @@ class PracticeSummary:
     open_referrals: int = 0
     production: Decimal = Decimal("0.00")
     profiles: dict[str, int] = field(default_factory=dict)
+    # What practice_seeded's receivers wrote, e.g. {"letters": 9120, "failed letters": 6}.
+    extras: dict[str, int] = field(default_factory=dict)
 
     @property
     def acceptance(self) -> float | None:
@@ -185,6 +195,15 @@ def write_practice(
             users=users,
             tz=tz,
             today=today,
+            summary=summary,
+        )
+        practice_seeded.send(
+            sender=Practice,
+            practice=practice,
+            users=users,
+            today=today,
+            seed=seed,
+            number=number,
             summary=summary,
         )
     summary.offices = len(office_rows)
@@ -361,7 +380,7 @@ def _write_referrals(
     )
 
 
-# The columns each referral's rows fill in (see rows.RowWriter), in this order.
+# The columns each referral's rows fill in (see practices.bulk.RowWriter), in this order.
 PATIENT_COLUMNS = (
     "id",
     "first_name",

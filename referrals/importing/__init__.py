@@ -10,8 +10,7 @@
 - ``reading``: streaming our own format (UTF-8, header, line numbers);
 - ``parsing``: one row on its own (dates, choices, journey, lengths);
 - ``matching``: what already exists (offices, doctors, patients, referrals), duplicates;
-- ``writing``: bulk writes in batches, first-referral bookkeeping;
-- ``inserts``: fast multi-row inserts without model instances (COPY on PostgreSQL);
+- ``writing``: bulk writes in batches (through practices.bulk), first-referral bookkeeping;
 - ``pipeline``: check, preview and import a file (command, tasks, views, benchmark);
 - ``jobs``: an upload's ImportJob lifecycle with claims and progress.
 """

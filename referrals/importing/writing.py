@@ -9,13 +9,15 @@ order, and no per-event signal is sent, so imported history never mails a GP or 
 analytics which offices' history changed.
 
 Offices and doctors (a few per batch) go through ``bulk_create``; patients, referrals and
-events (nearly all the rows) through :class:`~.inserts.RowInserter`.
+events (nearly all the rows) through the one bulk row writer, :class:`practices.bulk.RowWriter`.
 """
 
 import datetime as dt
 
 from django.db import connection
 from django.utils import timezone
+
+from practices.bulk import RowWriter
 
 from ..choices import MilestoneKind, OfficeEventKind
 from ..models import (
@@ -28,7 +30,6 @@ from ..models import (
 )
 from ..services import _as_aware  # the same "date-only milestone happens at noon" rule
 from ..signals import office_activity_changed
-from .inserts import RowInserter
 from .matching import Matcher, Row
 
 # Imports creating at least this many referrals refresh the planner's statistics.
@@ -44,12 +45,12 @@ class BatchWriter:
         self.first_referrals: dict[int, tuple[dt.date, int]] = {}
         self.first_referrals_recorded = 0
         user_id = getattr(user, "pk", None)
-        self.patients = RowInserter(
+        self.patients = RowWriter(
             Patient,
             ("chart_number", "first_name", "last_name", "date_of_birth"),
             {"practice_id": practice.pk},
         )
-        self.referrals = RowInserter(
+        self.referrals = RowWriter(
             Referral,
             (
                 "patient_id",
@@ -64,7 +65,7 @@ class BatchWriter:
             # Imported history: counts in analytics, never mails a GP.
             {"practice_id": practice.pk, "created_by_id": user_id, "is_historical": True},
         )
-        self.events = RowInserter(
+        self.events = RowWriter(
             MilestoneEvent,
             ("referral_id", "kind", "occurred_at", "reason", "production"),
             {"practice_id": practice.pk, "recorded_by_id": user_id},
@@ -86,7 +87,7 @@ class BatchWriter:
             if r.patient_id is None and p.chart_number not in new_patients:
                 new_patients[p.chart_number] = len(patient_rows)
                 patient_rows.append(
-                    self.patients.row(p.chart_number, p.first_name, p.last_name, p.date_of_birth)
+                    self.patients.row((p.chart_number, p.first_name, p.last_name, p.date_of_birth))
                 )
         patient_ids = self.patients.insert_returning_ids(patient_rows)
 
@@ -97,14 +98,16 @@ class BatchWriter:
             last_step = p.milestones[-1].on if p.milestones else p.received_on
             referral_rows.append(
                 self.referrals.row(
-                    patient_id,
-                    p.source_type,
-                    offices[r.office_key] if r.office_key else None,
-                    providers[r.provider_key] if r.provider_key else None,
-                    p.case_type,
-                    p.received_on,
-                    p.status,
-                    _as_aware(last_step, practice),
+                    (
+                        patient_id,
+                        p.source_type,
+                        offices[r.office_key] if r.office_key else None,
+                        providers[r.provider_key] if r.provider_key else None,
+                        p.case_type,
+                        p.received_on,
+                        p.status,
+                        _as_aware(last_step, practice),
+                    )
                 )
             )
         referral_ids = self.referrals.insert_returning_ids(referral_rows)
@@ -114,17 +117,19 @@ class BatchWriter:
             p = r.parsed
             event_rows.append(
                 self.events.row(
-                    referral_id,
-                    MilestoneKind.RECEIVED,
-                    _as_aware(p.received_on, practice),
-                    "",
-                    None,
+                    (
+                        referral_id,
+                        MilestoneKind.RECEIVED,
+                        _as_aware(p.received_on, practice),
+                        "",
+                        None,
+                    )
                 )
             )
             for m in p.milestones:
                 event_rows.append(
                     self.events.row(
-                        referral_id, m.kind, _as_aware(m.on, practice), m.reason, m.production
+                        (referral_id, m.kind, _as_aware(m.on, practice), m.reason, m.production)
                     )
                 )
             if r.office_key is not None:

@@ -320,8 +320,8 @@ def test_a_celery_task_sees_only_its_practice(two_practices):
 
 def test_copy_into_a_tenant_table_goes_through_the_policy(two_practices):
     """psycopg's COPY bypasses Django's cursor wrappers and PostgreSQL refuses COPY FROM into
-    a table with row-level security: the bulk writers stage the rows (referrals/bulk_sql.py)."""
-    from referrals.demo.rows import RowWriter
+    a table with row-level security: the bulk row writer stages the rows (practices/bulk.py)."""
+    from practices.bulk import RowWriter
 
     a, b = two_practices
     with scopes_disabled():

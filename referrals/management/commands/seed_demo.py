@@ -105,7 +105,9 @@ class Command(BaseCommand):
             f"{s.name} ({s.slug}): {s.offices} offices ({profiles}), {s.providers} dentists, "
             f"{s.patients} patients, {s.referrals} referrals {s.first_day} to {s.last_day} "
             f"({s.open_referrals} open), {s.events} milestones, case acceptance {acceptance}, "
-            f"production ${s.production:,.0f}."
+            f"production ${s.production:,.0f}"
+            + "".join(f", {count} {what}" for what, count in s.extras.items())
+            + "."
         )
 
 
