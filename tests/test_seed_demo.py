@@ -22,8 +22,8 @@ from django.db.models import F
 from django.test import override_settings
 from django_scopes import scopes_disabled
 
-from analytics.choices import AlertKind
-from analytics.models import Alert
+from alerts.choices import AlertKind
+from alerts.models import Alert
 from analytics.nightly import recompute
 from communications.loop_closure import office_loop_rates, overdue_letters
 from communications.models import Letter, LetterKind, LetterStatus
