@@ -43,6 +43,7 @@ from .communications.letter_cases import letters_of, make_case
 from .online_referral_helpers import form_data
 from .smtp import serve_smtp
 from .test_import_csv import GOOD_ROWS, csv_bytes, stored
+from .test_import_wizard import DENTRIX_ROWS, dentrix_csv
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 
@@ -353,6 +354,36 @@ def test_with_redis_down_an_import_is_stored_waits_and_runs_once_redis_is_back(
     assert job.counts["referrals_created"] == 5
     assert stored(practice)["Referral"] == 5
     assert sweep_after_grace() == {}  # done: never sent again
+
+
+def test_with_redis_down_the_wizards_import_waits_and_runs_with_its_mode_once_redis_is_back(
+    admin_client, practice, private_redis, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    upload_csv(admin_client, dentrix_csv(*DENTRIX_ROWS))  # a mapping step: nothing queued
+    with practice_scope(practice):
+        job = ImportJob.objects.get()
+    private_redis.stop()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("import_wizard_import", args=[job.pk]), {"mode": ImportMode.VALID_ONLY}
+        )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_detail", args=[job.pk])
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert (job.status, job.mode) == (ImportStatus.UPLOADED, ImportMode.VALID_ONLY)
+
+    private_redis.start()
+    assert sweep_after_grace() == {"imports": 1}
+    assert run_the_broker_queue(private_redis) == ["referrals.tasks.check_and_import"]
+    referral_tasks.check_and_import(practice.pk, job.pk, ImportMode.VALID_ONLY)  # again: no-op
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert (job.status, job.counts["referrals_created"]) == (ImportStatus.DONE, 4)
+    assert stored(practice)["Referral"] == 4
+    assert sweep_after_grace() == {}
 
 
 def test_with_redis_down_a_practice_export_is_stored_and_built_once_redis_is_back(
