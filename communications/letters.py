@@ -13,13 +13,13 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from celery import signature
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from practices.dispatch import on_commit_hook
+from practices.dispatch import send as send_task
 from practices.models import Practice, settings_for
 from referrals.choices import OFFICE_SOURCES, LetterChannel, MilestoneKind
 from referrals.models import MilestoneEvent, Referral
@@ -165,7 +165,8 @@ SEND_LETTER_TASK = "communications.tasks.send_letter"
 
 
 def dispatch(practice_id: int, letter_id: int) -> None:
-    signature(SEND_LETTER_TASK, args=(practice_id, letter_id)).delay()
+    # A broker that is down is a warning, not an error: the row waits for the sweeper.
+    send_task(SEND_LETTER_TASK, practice_id, letter_id)
 
 
 def dispatch_on_commit(letter: Letter) -> None:
