@@ -6,9 +6,13 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self):
-        from practices import panels
+        from practices import dispatch, panels
 
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        # receivers: connects the signal receivers; tasks: the names the services send.
+        from . import receivers, recompute_now, tasks  # noqa: F401
+
+        # "Compute now" requests handed to a worker that none took (the broker was down).
+        dispatch.register("recomputes", recompute_now.waiting_requests)
 
         panels.register(
             panels.SETTINGS, panels.template("analytics/settings/section.html"), order=20

@@ -27,3 +27,10 @@ KIND_FOR_STATUS = {
     ReferrerStatus.DECLINING: AlertKind.DECLINING,
     ReferrerStatus.INACTIVE: AlertKind.INACTIVE,
 }
+
+
+class RecomputeStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Computing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"

@@ -11,7 +11,7 @@ from django_scopes import ScopedManager
 from practices.models import Practice
 from referrals.models import ReferringOffice
 
-from .choices import OutreachKind, ReferrerStatus
+from .choices import OutreachKind, RecomputeStatus, ReferrerStatus
 
 
 class MonthlyRollup(models.Model):
@@ -181,3 +181,39 @@ class OutreachLog(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.occurred_on}"
+
+
+class RecomputeRequest(models.Model):
+    """An administrator's "compute now" (the board, the settings page) handed to a worker:
+    the row is written before Celery is asked, so a broker that is down loses nothing (the
+    sweeper hands it over again, practices/dispatch.py), and the board reads the state here,
+    not from Celery's result store."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    offices = models.PositiveIntegerField(default=0)
+    new_alerts = models.PositiveIntegerField(default=0)
+    failure = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(practice="practice")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["practice", "created_at"], name="recompute_practice_created"),
+            # The sweeper looks for queued requests of every practice.
+            models.Index(fields=["status", "dispatched_at"], name="recompute_status_dispatched"),
+        ]
+
+    def __str__(self):
+        return f"Recompute #{self.pk} as of {self.as_of}"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from practices.models import Practice, PracticeSettings, settings_for
 from practices.scoping import practice_scope
 
+from . import recompute_now
 from .nightly import recompute
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,17 @@ def recompute_practice(practice_id: int, as_of: str) -> dict:
     with practice_scope(practice):
         result = recompute(practice, dt.date.fromisoformat(as_of))
     return {"offices": len(result.snapshots), "new_alerts": len(result.new_alerts)}
+
+
+@shared_task(name=recompute_now.RECOMPUTE_TASK, acks_late=True, ignore_result=True)
+def run_recompute_request(practice_id: int, request_id: int) -> None:
+    """An administrator's "compute now" (analytics/recompute_now.py). The request's row
+    holds its state; it is claimed by its status, so a second delivery does nothing."""
+    practice = Practice.objects.filter(pk=practice_id).first()
+    if practice is None:
+        return
+    with practice_scope(practice):
+        recompute_now.run_request(request_id)
 
 
 # --- monthly review and quarterly report emails ----------------------------------------

@@ -11,15 +11,15 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from zoneinfo import ZoneInfo
 
-from celery import signature
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from practices.dispatch import on_commit_hook
+from practices.dispatch import send as send_task
 from practices.models import Practice, settings_for
 from referrals.choices import OFFICE_SOURCES, LetterChannel, MilestoneKind
 from referrals.models import MilestoneEvent, Referral
@@ -165,16 +165,8 @@ SEND_LETTER_TASK = "communications.tasks.send_letter"
 
 
 def dispatch(practice_id: int, letter_id: int) -> None:
-    signature(SEND_LETTER_TASK, args=(practice_id, letter_id)).delay()
-
-
-def on_commit_hook(func, *args) -> partial:
-    """``partial(func, *args)`` with the ``__qualname__`` a partial lacks: Django logs a
-    failing robust on-commit hook by it, and without it the AttributeError escaped after the
-    commit after all — a 500 page for a milestone that was recorded (issue 10, Redis down)."""
-    hook = partial(func, *args)
-    hook.__qualname__ = getattr(func, "__qualname__", repr(func))
-    return hook
+    # A broker that is down is a warning, not an error: the row waits for the sweeper.
+    send_task(SEND_LETTER_TASK, practice_id, letter_id)
 
 
 def dispatch_on_commit(letter: Letter) -> None:

@@ -11,7 +11,6 @@ classification, the backoff and the sweeper's pieces are shared with the letter 
 import datetime as dt
 import logging
 
-from celery import signature
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
@@ -19,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from practices.dispatch import send as send_task
 from practices.models import Practice
 
 from . import sending
@@ -84,7 +84,8 @@ SEND_EMAIL_TASK = "communications.tasks.send_outgoing_email"
 
 
 def dispatch(email: OutgoingEmail) -> None:
-    signature(SEND_EMAIL_TASK, args=(email.practice_id, email.pk)).delay()
+    # A broker that is down is a warning, not an error: the row waits for the sweeper.
+    send_task(SEND_EMAIL_TASK, email.practice_id, email.pk)
 
 
 def claim(email_id: int) -> bool:

@@ -569,3 +569,11 @@ CELERY_BEAT_SCHEDULE["wake-snoozed-alerts"] = {
     "task": "analytics.tasks.wake_snoozed_alerts",
     "schedule": 15 * 60,
 }
+
+# --- Faults (issue 10 item 6): imports, exports and "compute now" asked for while the broker
+# was down wait as rows; this hands them to a worker once it is back (practices/dispatch.py,
+# docs/reliability.md).
+CELERY_BEAT_SCHEDULE["job-redispatch-sweeper"] = {
+    "task": "practices.tasks.redispatch_waiting_jobs",
+    "schedule": 60,
+}

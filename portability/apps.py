@@ -9,11 +9,14 @@ class PortabilityConfig(AppConfig):
     verbose_name = "Data export"
 
     def ready(self):
-        from practices import panels
+        from practices import dispatch, panels
 
         # Registers the tasks that the services send by name (services.request_export)
         # in every process, so a name finds the task itself.
-        from . import tasks  # noqa: F401
+        from . import services, tasks  # noqa: F401
+
+        # Exports handed to a worker that none took (the broker was down) go again.
+        dispatch.register("exports", services.waiting_exports)
 
         # Its section of the Settings page (practices/panels.py).
         panels.register(

@@ -42,6 +42,9 @@ class ExportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When the build was last handed to a Celery worker; a job still queued long after is
+    # handed over again (practices/dispatch.py).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(practice="practice")
 

@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import tempfile
 
-from celery import signature
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -15,6 +14,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from practices import dispatch
 from practices.audit import record
 from practices.models import AuditAction, Practice, User
 
@@ -51,14 +51,25 @@ def request_export(request, practice: Practice, user: User | None) -> ExportJob:
         running = ExportJob.objects.filter(status__in=IN_PROGRESS).first()
         if running is not None:
             return running
-        job = ExportJob.objects.create(practice=practice, requested_by=user)
+        job = ExportJob.objects.create(
+            practice=practice, requested_by=user, dispatched_at=timezone.now()
+        )
         # Exporting everything is the widest read of patient data there is: on the record
         # when it is asked for, and each download again.
         record(request, AuditAction.EXPORTED, obj=job, summary="Export of all practice data")
-        transaction.on_commit(
-            lambda: signature(BUILD_EXPORT_TASK, args=(practice.pk, job.pk)).delay()
-        )
+        # A broker that is down leaves the job queued for the sweeper (waiting_exports).
+        dispatch.send_after_commit(BUILD_EXPORT_TASK, practice.pk, job.pk)
     return job
+
+
+def waiting_exports(now: dt.datetime) -> list[tuple[str, tuple]]:
+    """For the sweeper (practices/dispatch.py), all practices: exports still queued long
+    after they were handed to a worker."""
+    waiting = ExportJob.objects.filter(status=ExportStatus.QUEUED, dispatched_at__isnull=False)
+    return [
+        (BUILD_EXPORT_TASK, (job.practice_id, job.pk))
+        for job in dispatch.lease_waiting(waiting, now=now)
+    ]
 
 
 def fail_stale_exports() -> int:

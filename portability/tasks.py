@@ -8,7 +8,8 @@ from practices.scoping import practice_scope
 from . import services
 
 
-@shared_task(name=services.BUILD_EXPORT_TASK, acks_late=True)
+# ignore_result: the job's row holds its state (practices/dispatch.py).
+@shared_task(name=services.BUILD_EXPORT_TASK, acks_late=True, ignore_result=True)
 def build_practice_export(practice_id: int, job_id: int) -> None:
     """Build a requested export. Takes ids, never instances: the worker enters the scope
     itself. Safe to deliver twice (the job is claimed by its status)."""

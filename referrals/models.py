@@ -369,6 +369,9 @@ class ImportJob(TenantModel):
     preset = models.ForeignKey(
         "ImportPreset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # When the job was last handed to a Celery worker (None: done in the request). A job
+    # still waiting long after is handed over again (practices/dispatch.py).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -29,7 +29,9 @@ def practice_heartbeat(practice_id: int) -> dict:
     return {"practice": practice.slug, "offices": offices, "at": timezone.now().isoformat()}
 
 
-@shared_task(acks_late=True)
+# The jobs keep their state in their rows, not in Celery's result store (ignore_result:
+# practices/dispatch.py). Each claims its job by its status: safe to deliver twice.
+@shared_task(name=jobs.CHECK_TASK, acks_late=True, ignore_result=True)
 def check_import(practice_id: int, job_id: int) -> None:
     """Check every row of an uploaded CSV (large files); the page polls the progress."""
     practice = Practice.objects.filter(pk=practice_id).first()
@@ -39,7 +41,7 @@ def check_import(practice_id: int, job_id: int) -> None:
         jobs.check_job(job_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(name=jobs.RUN_TASK, acks_late=True, ignore_result=True)
 def run_import(practice_id: int, job_id: int) -> None:
     """Import a checked CSV the user started. Safe to deliver twice: the job is claimed
     with a conditional UPDATE on its status."""
@@ -50,7 +52,7 @@ def run_import(practice_id: int, job_id: int) -> None:
         jobs.run_job(job_id)
 
 
-@shared_task(name=jobs.CHECK_AND_IMPORT_TASK, acks_late=True)
+@shared_task(name=jobs.CHECK_AND_IMPORT_TASK, acks_late=True, ignore_result=True)
 def check_and_import(practice_id: int, job_id: int, mode: str) -> None:
     """Check a mapped upload and import it when the mode allows (the two-click re-import
     with a saved preset). Each step claims the job by its status: safe to deliver twice."""

@@ -5,7 +5,10 @@ the test PostgreSQL reached on a port where nothing listens.
 bench/faults.py plays the same faults (and SMTP refusing, and a PostgreSQL restart)
 against a running gunicorn + Celery stack."""
 
+import base64
 import datetime as dt
+import io
+import json
 import logging
 import shutil
 import socket
@@ -16,20 +19,31 @@ import pytest
 import redis
 from django.core.cache import caches
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from analytics.choices import RecomputeStatus
+from analytics.models import RecomputeRequest, ReferrerSnapshot
+from analytics.tasks import run_recompute_request
 from communications import delivery, letters
 from communications.models import EmailKind, EmailStatus, LetterStatus
 from communications.outbox import queue_email
 from communications.tasks import send_letter
 from config.celery import app as celery_app
+from portability.models import ExportJob, ExportStatus
+from portability.tasks import build_practice_export
+from practices import dispatch
 from practices.scoping import practice_scope
-from referrals.models import OnlineReferral
+from referrals import tasks as referral_tasks
+from referrals.choices import ImportMode, ImportStatus
+from referrals.models import ImportJob, OnlineReferral
 
 from .communications.letter_cases import letters_of, make_case
 from .online_referral_helpers import form_data
 from .smtp import serve_smtp
+from .test_import_csv import GOOD_ROWS, csv_bytes, stored
+from .test_import_wizard import DENTRIX_ROWS, dentrix_csv
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 
@@ -252,6 +266,193 @@ def test_with_redis_down_the_board_serves_with_the_recompute_still_in_progress(
     progress = admin_client.get("/referrers/health/recompute/", headers={"HX-Request": "true"})
     assert progress.status_code == 200
     assert "Computing referrer health" in progress.content.decode()
+
+
+# --- jobs asked for while the broker is down (practices/dispatch.py) --------------------------
+
+
+def run_the_broker_queue(server) -> list[str]:
+    """What a worker does with the messages on the private broker: each one taken off the
+    queue in order and its task run. Returns the task names run."""
+    broker = redis.Redis.from_url(server.url(1))
+    ran = []
+    while (raw := broker.rpop("celery")) is not None:
+        message = json.loads(raw)
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        name = message["headers"]["task"]
+        celery_app.tasks[name](*args, **kwargs)
+        ran.append(name)
+    return ran
+
+
+def sweep_after_grace() -> dict[str, int]:
+    """The beat's sweeper, run once the grace of a lost message has passed; non-zero kinds."""
+    later = timezone.now() + dispatch.REDISPATCH_AFTER + dt.timedelta(seconds=1)
+    return {kind: n for kind, n in dispatch.redispatch_waiting(now=later).items() if n}
+
+
+def upload_csv(client, data: bytes):
+    file = io.BytesIO(data)
+    file.name = "history.csv"
+    return client.post(reverse("import_upload"), {"file": file})
+
+
+def test_with_redis_down_an_import_is_stored_waits_and_runs_once_redis_is_back(
+    admin_client, practice, private_redis, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.IMPORT_SYNC_MAX_ROWS = 2  # five rows: checked and imported by workers
+    private_redis.stop()
+
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload_csv(admin_client, csv_bytes(*GOOD_ROWS))
+    # The upload is stored and the person sees their import, at once: no 500, no hang.
+    assert time.monotonic() - started < 6
+    with practice_scope(practice):
+        job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_detail", args=[job.pk])
+    assert job.status == ImportStatus.UPLOADED
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    assert "waiting for a worker" in page.content.decode()
+
+    # Redis is back: the sweeper hands the check to a worker once; a second sweep (another
+    # beat, or the next minute within the lease) sends nothing more.
+    private_redis.start()
+    assert sweep_after_grace() == {"imports": 1}
+    assert sweep_after_grace() == {}
+    assert run_the_broker_queue(private_redis) == ["referrals.tasks.check_import"]
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert (job.status, job.counts["valid_rows"]) == (ImportStatus.READY, 5)
+
+    # Started while Redis is down again: the start is recorded, the run waits.
+    private_redis.stop()
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("import_start", args=[job.pk]), {"mode": ImportMode.ALL_OR_NOTHING}
+        )
+    assert time.monotonic() - started < 6
+    assert response.status_code == 302
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert job.status == ImportStatus.IMPORTING
+    assert stored(practice)["Referral"] == 0
+    assert "waiting for a worker" in admin_client.get(response["Location"]).content.decode()
+
+    private_redis.start()
+    assert sweep_after_grace() == {"imports": 1}
+    assert run_the_broker_queue(private_redis) == ["referrals.tasks.run_import"]
+    # The message delivered once more (the request's own, had it got through): nothing more.
+    referral_tasks.run_import(practice.pk, job.pk)
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
+    assert job.counts["referrals_created"] == 5
+    assert stored(practice)["Referral"] == 5
+    assert sweep_after_grace() == {}  # done: never sent again
+
+
+def test_with_redis_down_the_wizards_import_waits_and_runs_with_its_mode_once_redis_is_back(
+    admin_client, practice, private_redis, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    upload_csv(admin_client, dentrix_csv(*DENTRIX_ROWS))  # a mapping step: nothing queued
+    with practice_scope(practice):
+        job = ImportJob.objects.get()
+    private_redis.stop()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("import_wizard_import", args=[job.pk]), {"mode": ImportMode.VALID_ONLY}
+        )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("import_detail", args=[job.pk])
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert (job.status, job.mode) == (ImportStatus.UPLOADED, ImportMode.VALID_ONLY)
+
+    private_redis.start()
+    assert sweep_after_grace() == {"imports": 1}
+    assert run_the_broker_queue(private_redis) == ["referrals.tasks.check_and_import"]
+    referral_tasks.check_and_import(practice.pk, job.pk, ImportMode.VALID_ONLY)  # again: no-op
+    with practice_scope(practice):
+        job.refresh_from_db()
+    assert (job.status, job.counts["referrals_created"]) == (ImportStatus.DONE, 4)
+    assert stored(practice)["Referral"] == 4
+    assert sweep_after_grace() == {}
+
+
+def test_with_redis_down_a_practice_export_is_stored_and_built_once_redis_is_back(
+    admin_client, practice, private_redis, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with practice_scope(practice):
+        make_case(practice)
+    private_redis.stop()
+
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/settings/export/")
+    assert time.monotonic() - started < 6
+    assert response.status_code == 302
+    with practice_scope(practice):
+        job = ExportJob.objects.get()
+    assert job.status == ExportStatus.QUEUED
+    assert "waiting for a worker" in admin_client.get("/settings/export/").content.decode()
+
+    private_redis.start()
+    assert sweep_after_grace() == {"exports": 1}
+    assert sweep_after_grace() == {}
+    assert run_the_broker_queue(private_redis) == ["portability.tasks.build_practice_export"]
+    build_practice_export(practice.pk, job.pk)  # delivered twice: built once
+    with practice_scope(practice):
+        job.refresh_from_db()
+        assert ExportJob.objects.count() == 1
+    assert job.status == ExportStatus.DONE and job.size > 0
+    assert len(list((tmp_path / "media").rglob("*.zip"))) == 1
+    assert "Your export is ready" in admin_client.get("/settings/export/").content.decode()
+    assert sweep_after_grace() == {}
+
+
+def test_with_redis_down_compute_now_is_stored_and_computed_once_redis_is_back(
+    admin_client, practice, private_redis, settings, django_capture_on_commit_callbacks
+):
+    settings.REFERRER_RECOMPUTE_SYNC_MAX_REFERRALS = 0  # a large practice: a worker computes
+    with practice_scope(practice):
+        make_case(practice)
+    private_redis.stop()
+
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        board = admin_client.post("/referrers/health/recompute/", follow=True)
+        # "Recompute now" on the settings page meanwhile finds the same request.
+        again = admin_client.post("/settings/referrer-health/recompute/", follow=True)
+    # Before, the board's button waited ~20 s for Celery's result store, then errored.
+    assert time.monotonic() - started < 10
+    assert board.status_code == 200
+    assert "Computing referrer health" in board.content.decode()
+    assert again.status_code == 200 and "Recompute queued" in again.content.decode()
+    with practice_scope(practice):
+        (asked,) = RecomputeRequest.objects.all()
+        assert not ReferrerSnapshot.objects.exists()
+    assert asked.status == RecomputeStatus.QUEUED
+
+    private_redis.start()
+    assert sweep_after_grace() == {"recomputes": 1}
+    assert sweep_after_grace() == {}
+    assert run_the_broker_queue(private_redis) == ["analytics.tasks.run_recompute_request"]
+    run_recompute_request(practice.pk, asked.pk)  # delivered twice: computed once
+    with practice_scope(practice):
+        asked.refresh_from_db()
+        assert ReferrerSnapshot.objects.filter(as_of=asked.as_of).count() == 1
+    assert (asked.status, asked.offices) == (RecomputeStatus.DONE, 1)
+    html = admin_client.get("/referrers/health/").content.decode()
+    assert "Maple Street Dental" in html and "Computing referrer health" not in html
+    assert sweep_after_grace() == {}
 
 
 # --- the database unreachable ----------------------------------------------------------------

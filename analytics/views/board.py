@@ -10,7 +10,6 @@ people who own GP relationships; recomputing is for administrators (``practices.
 import datetime as dt
 from urllib.parse import urlencode
 
-from celery.result import AsyncResult
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,7 +20,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
-from redis.exceptions import RedisError
 
 from alerts import services as alert_services
 from alerts.models import Alert
@@ -30,7 +28,7 @@ from practices.permissions import can_see_revenue, practice_required
 from referrals.models import Referral, ReferringOffice
 
 from .. import queries
-from ..choices import ReferrerStatus
+from ..choices import RecomputeStatus, ReferrerStatus
 from ..detection import poisson_band
 from ..forms import (
     AssignForm,
@@ -39,8 +37,9 @@ from ..forms import (
     SnoozeForm,
     working_members,
 )
+from ..models import RecomputeRequest
 from ..nightly import recompute
-from ..tasks import recompute_practice
+from ..recompute_now import request_recompute
 from ..templatetags.referrer_health import rate as rate_label
 
 PER_PAGE = 100
@@ -203,18 +202,10 @@ def referrer_board(request):
 # --- computing now -----------------------------------------------------------------------
 
 
-def _task_state(task_id: str) -> str:
-    """The recompute task's state from Celery's result store (Redis). A store that cannot be
-    reached answers "PENDING": the board still serves, with its progress card, and the
-    snapshots themselves (in the database) end the wait (docs/reliability.md)."""
-    try:
-        return AsyncResult(task_id).state
-    except (RedisError, OSError):
-        return "PENDING"
-
-
 def _pending_recompute(request, as_of: dt.date | None) -> dict | None:
-    """The recompute this user started that has not produced snapshots yet, if any."""
+    """The recompute this user started that has not produced snapshots yet, if any. Its
+    state is read from its row (RecomputeRequest), never from Celery's result store: the
+    board serves the same with Redis down (docs/reliability.md)."""
     pending = request.session.get(PENDING_KEY)
     if not pending or pending.get("practice_id") != request.practice.pk:
         return None
@@ -222,12 +213,17 @@ def _pending_recompute(request, as_of: dt.date | None) -> dict | None:
         request.session.pop(PENDING_KEY, None)
         return None
     started = dt.datetime.fromisoformat(pending["started_at"])
-    state = _task_state(pending["task_id"]) if pending.get("task_id") else "PENDING"
+    status = (
+        RecomputeRequest.objects.filter(pk=pending.get("request_id"))
+        .values_list("status", flat=True)
+        .first()
+    )
     return {
         **pending,
         "started": started,
         "seconds": int((timezone.now() - started).total_seconds()),
-        "failed": state == "FAILURE",
+        "waiting": status == RecomputeStatus.QUEUED,
+        "failed": status == RecomputeStatus.FAILED,
     }
 
 
@@ -263,13 +259,13 @@ def _start_recompute(request):
             f"{len(result.snapshots)} offices.",
         )
         return redirect("referrer_board")
-    task = recompute_practice.delay(practice.pk, today.isoformat())
+    pending = request_recompute(practice, today, request.user)
     # Kept in the session so the board shows this user a progress card until it is done.
     request.session[PENDING_KEY] = {
         "practice_id": practice.pk,
         "as_of": today.isoformat(),
-        "started_at": timezone.now().isoformat(),
-        "task_id": task.id,
+        "started_at": pending.created_at.isoformat(),
+        "request_id": pending.pk,
     }
     messages.info(request, "Computing referrer health. This page updates when it is done.")
     return redirect("referrer_board")

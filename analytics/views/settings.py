@@ -4,13 +4,13 @@ nightly digest and when it runs, the practice's case value. Practice administrat
 Saving changes the rules from the next nightly run; "Recompute now" queues the practice's
 recompute for its local today, so the board and the alerts follow at once.
 
-The page is analytics': it queues analytics' task. The settings it edits are the practice's
-(practices.models.PracticeSettings, through practices.forms.ReferrerHealthSettingsForm),
-which analytics may import: imports run downward only (docs/architecture.md).
+The page is analytics': it queues analytics' "compute now" (recompute_now.py). The
+settings it edits are the practice's (practices.models.PracticeSettings, through
+practices.forms.ReferrerHealthSettingsForm), which analytics may import: imports run
+downward only (docs/architecture.md).
 """
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,7 +22,7 @@ from practices.forms import ReferrerHealthSettingsForm
 from practices.models import settings_for
 from practices.permissions import practice_required
 
-from ..tasks import recompute_practice
+from ..recompute_now import request_recompute
 
 
 @practice_required(Action.SETTINGS)
@@ -60,8 +60,8 @@ def referrer_health_settings(request):
 def referrer_health_recompute(request):
     # The practice's own date (the middleware has entered its time zone), not the server's.
     today = timezone.localdate()
-    practice_id = request.practice.pk
-    transaction.on_commit(lambda: recompute_practice.delay(practice_id, today.isoformat()))
+    # A row first, then Celery: a broker that is down leaves it waiting for the sweeper.
+    request_recompute(request.practice, today, request.user)
     messages.success(
         request,
         f"Recompute queued for {date_format(today, 'M j, Y')}. The referrer board and the "

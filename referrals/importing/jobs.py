@@ -9,12 +9,13 @@ double click, does the work once.
 import logging
 from dataclasses import asdict
 
-from celery import signature
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
+
+from practices import dispatch
 
 from ..choices import ImportMode, ImportStatus
 from ..models import ImportJob
@@ -99,7 +100,21 @@ def confirm_mapping(job: ImportJob, mapping: Mapping, *, preset=None) -> bool:
 # Sent by name: referrals/tasks.py wraps this module's services, so this module does not
 # import it back (no import cycle; tests/test_layers.py). ReferralsConfig imports the tasks
 # at start-up, so the name finds the task itself in every process.
+CHECK_TASK = "referrals.tasks.check_import"
+RUN_TASK = "referrals.tasks.run_import"
 CHECK_AND_IMPORT_TASK = "referrals.tasks.check_and_import"
+
+
+def queue_check(job: ImportJob) -> None:
+    """Hand an uploaded file's check to a worker (a large file). The job waits as UPLOADED;
+    a broker that is down leaves it waiting for the sweeper (``waiting_jobs``)."""
+    ImportJob.objects.filter(pk=job.pk).update(dispatched_at=timezone.now())
+    dispatch.send_after_commit(CHECK_TASK, job.practice_id, job.pk)
+
+
+def queue_run(job: ImportJob) -> None:
+    """Hand a started import (``start_job``) to a worker; it waits as IMPORTING."""
+    dispatch.send_after_commit(RUN_TASK, job.practice_id, job.pk)
 
 
 def import_now(job: ImportJob, mode: str, mapping: Mapping | None = None, *, preset=None) -> bool:
@@ -107,13 +122,32 @@ def import_now(job: ImportJob, mode: str, mapping: Mapping | None = None, *, pre
     two-click re-import of a file whose preset is known. False when it cannot start."""
     if mapping is not None and not confirm_mapping(job, mapping, preset=preset):
         return False
-    if job.status != ImportStatus.UPLOADED:
+    # The mode is kept on the job so that the sweeper can hand it over again.
+    if not ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+        mode=mode, dispatched_at=timezone.now()
+    ):
         return False
-    practice_id, job_id = job.practice_id, job.pk
-    transaction.on_commit(
-        lambda: signature(CHECK_AND_IMPORT_TASK, args=(practice_id, job_id, mode)).delay()
-    )
+    dispatch.send_after_commit(CHECK_AND_IMPORT_TASK, job.practice_id, job.pk, mode)
     return True
+
+
+def waiting_jobs(now) -> list[tuple[str, tuple]]:
+    """For the sweeper (practices/dispatch.py), all practices: jobs handed to a worker that
+    none has taken — uploaded and not checked, or started and not running — with the task
+    that does each. A running import's row is locked by its transaction and passed over."""
+    waiting = ImportJob.objects.filter(dispatched_at__isnull=False).filter(
+        models.Q(status=ImportStatus.UPLOADED)
+        | models.Q(status=ImportStatus.IMPORTING, started_at__isnull=True)
+    )
+    sends = []
+    for job in dispatch.lease_waiting(waiting, now=now):
+        if job.status == ImportStatus.IMPORTING:
+            sends.append((RUN_TASK, (job.practice_id, job.pk)))
+        elif job.mapping:  # the wizard's check-and-import (import_now)
+            sends.append((CHECK_AND_IMPORT_TASK, (job.practice_id, job.pk, job.mode)))
+        else:  # a file in our own format, checked first, started by the user
+            sends.append((CHECK_TASK, (job.practice_id, job.pk)))
+    return sends
 
 
 def check_and_run_job(job_id: int, mode: str) -> ImportJob | None:
@@ -207,8 +241,14 @@ def start_job(job: ImportJob, mode: str) -> bool:
     allowed = [ImportStatus.READY]
     if mode == ImportMode.VALID_ONLY:
         allowed.append(ImportStatus.INVALID)
+    # dispatched_at: should the run not start (its message lost, its process gone before
+    # the first write), the sweeper hands the job to a worker.
     started = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
-        status=ImportStatus.IMPORTING, mode=mode, processed_rows=0, started_at=None
+        status=ImportStatus.IMPORTING,
+        mode=mode,
+        processed_rows=0,
+        started_at=None,
+        dispatched_at=timezone.now(),
     )
     return bool(started)
 

@@ -8,7 +8,6 @@ the page polls a progress fragment. Only administrators and coordinators import.
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -19,7 +18,6 @@ from practices.audit import AuditAction, record
 from practices.csv_export import csv_response
 from practices.permissions import practice_required
 
-from .. import tasks
 from ..choices import CaseType, ImportMode, ImportStatus, MilestoneKind, SourceType, Status
 from ..forms.imports import ImportStartForm
 from ..importing import jobs
@@ -186,8 +184,7 @@ def import_start(request, pk):
         ),
     )
     if jobs.runs_in_worker(job):
-        practice_id = request.practice.pk
-        transaction.on_commit(lambda: tasks.run_import.delay(practice_id, job.pk))
+        jobs.queue_run(job)
     else:
         jobs.run_job(job.pk)
     return redirect("import_detail", job.pk)

@@ -11,7 +11,6 @@ preview quote the file: patient data, so each is audited like the import detail.
 import json
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -21,7 +20,6 @@ from practices.access import Action
 from practices.audit import AuditAction, record
 from practices.permissions import practice_required
 
-from .. import tasks
 from ..choices import ImportMode, ImportStatus
 from ..forms.imports import ImportUploadForm
 from ..forms.imports_wizard import (
@@ -155,8 +153,7 @@ def wizard_upload(request):
 
 def _check_our_format(request, job: ImportJob):
     if jobs.runs_in_worker(job):
-        practice_id = request.practice.pk
-        transaction.on_commit(lambda: tasks.check_import.delay(practice_id, job.pk))
+        jobs.queue_check(job)
     else:
         jobs.check_job(job.pk)
     return redirect("import_detail", job.pk)

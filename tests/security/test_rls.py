@@ -19,6 +19,7 @@ from analytics.models import (
     MonthlyRollup,
     NightlyWatermark,
     OutreachLog,
+    RecomputeRequest,
     ReferrerSnapshot,
     RollupStamp,
 )
@@ -100,6 +101,7 @@ def _fill_practice(practice, n: int) -> None:
         MonthlyRollup.objects.create(practice=practice, office=office, month=month)
         RollupStamp.objects.create(practice=practice, office=office, built_at=timezone.now())
         NightlyWatermark.objects.create(practice=practice, checked_through=timezone.now())
+        RecomputeRequest.objects.create(practice=practice, as_of=today)
         ReferrerSnapshot.objects.create(practice=practice, office=office, as_of=today, status="new")
         Alert.objects.create(practice=practice, kind="new_referrer", opened_on=today, title="New")
         OutreachLog.objects.create(practice=practice, office=office, kind="call", occurred_on=today)
