@@ -31,7 +31,11 @@ def raise_alert(
     settles races between two runs.
     """
     if Alert.objects.filter(
-        kind=kind, office_id=office_id, subject_key=subject_key, state__in=UNRESOLVED
+        practice=practice,
+        kind=kind,
+        office_id=office_id,
+        subject_key=subject_key,
+        state__in=UNRESOLVED,
     ).exists():
         return None
     try:
@@ -47,6 +51,51 @@ def raise_alert(
             )
     except IntegrityError:
         return None
+
+
+def raise_many(candidates: list[Alert]) -> list[Alert]:
+    """:func:`raise_alert` for many unsaved alerts at once, of one practice (in its scope) or
+    of a nightly batch of practices (outside any scope): one query for the unresolved ones,
+    one insert. A candidate whose office, kind and subject already has an unresolved alert
+    (or comes twice) is dropped. Should another run insert the same alert meanwhile (the
+    partial unique index refuses the insert), the candidates go one by one instead.
+    Returns the new alerts."""
+    if not candidates:
+        return []
+
+    def key(alert: Alert) -> tuple:
+        return (alert.practice_id, alert.office_id, alert.kind, alert.subject_key)
+
+    taken = set(
+        Alert.objects.filter(
+            practice_id__in={c.practice_id for c in candidates},
+            kind__in={c.kind for c in candidates},
+            state__in=UNRESOLVED,
+        ).values_list("practice_id", "office_id", "kind", "subject_key")
+    )
+    fresh = []
+    for candidate in candidates:
+        if key(candidate) not in taken:
+            taken.add(key(candidate))
+            fresh.append(candidate)
+    try:
+        with transaction.atomic():
+            return Alert.objects.bulk_create(fresh)
+    except IntegrityError:
+        raised = []
+        for c in fresh:
+            alert = raise_alert(
+                c.practice,
+                kind=c.kind,
+                office_id=c.office_id,
+                subject_key=c.subject_key,
+                opened_on=c.opened_on,
+                title=c.title,
+                detail=c.detail,
+            )
+            if alert is not None:
+                raised.append(alert)
+        return raised
 
 
 def _locked(alert: Alert) -> Alert:

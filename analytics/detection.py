@@ -303,17 +303,25 @@ def seasonal_index(monthly_totals: list[int], month_numbers: list[int]) -> dict[
     n = len(monthly_totals)
     if n < 24:
         return factors
-    ratios: dict[int, list[float]] = {m: [] for m in range(1, 13)}
+    # Per calendar month: the sum and number of its ratios (added in month order, as summing
+    # a list of them would). Running sums (whole numbers, so the same averages as summing
+    # each window): this runs once per office a night (seasons without the office itself).
+    sums, counts = [0.0] * 13, [0] * 13
+    running = [0] * (n + 1)
+    for i, total in enumerate(monthly_totals):
+        running[i + 1] = running[i] + total
     for i in range(6, n - 6):
         # Centred 2x12 moving average.
-        window = monthly_totals[i - 6 : i + 7]
-        average = (sum(window[1:-1]) + (window[0] + window[-1]) / 2) / 12
+        inner = running[i + 6] - running[i - 5]
+        average = (inner + (monthly_totals[i - 6] + monthly_totals[i + 6]) / 2) / 12
         if average > 0:
-            ratios[month_numbers[i]].append(monthly_totals[i] / average)
-    for month, values in ratios.items():
-        if values:
-            raw = sum(values) / len(values)
-            weight = len(values) / (len(values) + 1)
+            month = month_numbers[i]
+            sums[month] += monthly_totals[i] / average
+            counts[month] += 1
+    for month in range(1, 13):
+        if counts[month]:
+            raw = sums[month] / counts[month]
+            weight = counts[month] / (counts[month] + 1)
             factors[month] = min(1.4, max(0.7, 1 + weight * (raw - 1)))
     mean = sum(factors.values()) / 12
     return {m: f / mean for m, f in factors.items()}

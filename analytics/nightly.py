@@ -232,39 +232,33 @@ def status_alerts_due(snapshots, previous, names, unresolved, welcomed) -> list[
     return due
 
 
-def _raise_alerts(
-    practice, as_of, snapshots, previous, names, unresolved=None, welcomed=None, due=None
-) -> list[Alert]:
-    """Raise a run's status alerts (in the practice's scope). The nightly batches pass what
-    they read for many practices at once (``unresolved``, ``welcomed``) or the decided
-    ``due`` list itself."""
-    if due is None:
-        if unresolved is None:
-            unresolved = set(
-                Alert.objects.filter(state__in=alerts.UNRESOLVED, office__isnull=False).values_list(
-                    "office_id", "kind"
-                )
-            )
-        if welcomed is None:
-            welcomed = set(
-                Alert.objects.filter(kind=AlertKind.NEW_REFERRER).values_list(
-                    "office_id", flat=True
-                )
-            )
-        due = status_alerts_due(snapshots, previous, names, unresolved, welcomed)
-    raised = []
-    for item in due:
-        alert = alerts.raise_alert(
-            practice,
-            kind=item.kind,
+def _raise_alerts(practice, as_of, snapshots, previous, names) -> list[Alert]:
+    """Raise a run's status alerts (in the practice's scope)."""
+    unresolved = set(
+        Alert.objects.filter(state__in=alerts.UNRESOLVED, office__isnull=False).values_list(
+            "office_id", "kind"
+        )
+    )
+    welcomed = set(
+        Alert.objects.filter(kind=AlertKind.NEW_REFERRER).values_list("office_id", flat=True)
+    )
+    due = status_alerts_due(snapshots, previous, names, unresolved, welcomed)
+    return alerts.raise_many(unsaved_alerts(practice.pk, as_of, due))
+
+
+def unsaved_alerts(practice_id: int, as_of: dt.date, due: list[DueAlert]) -> list[Alert]:
+    """The alerts to raise for ``due`` (alerts.raise_many saves them)."""
+    return [
+        Alert(
+            practice_id=practice_id,
             office_id=item.office_id,
+            kind=item.kind,
             opened_on=as_of,
             title=item.title,
             detail=item.detail,
         )
-        if alert is not None:
-            raised.append(alert)
-    return raised
+        for item in due
+    ]
 
 
 def overdue_cutoff(practice, as_of: dt.date) -> dt.datetime:
@@ -275,39 +269,35 @@ def overdue_cutoff(practice, as_of: dt.date) -> dt.datetime:
     return dt.datetime.combine(as_of, dt.time(23, 59), tzinfo=ZoneInfo(practice.time_zone))
 
 
-def _raise_overdue_letter_alerts(
-    practice, as_of, names, per_office=None, unresolved=None
-) -> list[Alert]:
-    """One open alert per office whose GP letters are overdue (the loop left open).
-
-    The nightly batches pass ``per_office`` (overdue letters by office) and ``unresolved``
-    read for many practices at once."""
-    from collections import Counter
-
-    from communications.loop_closure import overdue_letters
-
-    days = settings_for(practice).loop_closure_days
-    if per_office is None:
-        end_of_day = overdue_cutoff(practice, as_of)
-        per_office = Counter(
-            overdue_letters(practice, end_of_day).values_list("office_id", flat=True)
-        )
-    raised = []
+def letter_alerts_due(per_office, names, days: int) -> list[DueAlert]:
+    """One alert per office whose GP letters are overdue (the loop left open; pure: the
+    per-practice path and the nightly batches alike; alerts.raise_many drops those already
+    unresolved). ``per_office``: overdue letters by office."""
+    due = []
     for office_id, count in sorted(per_office.items()):
         name = names.get(office_id)
         if name is None:  # archived office
             continue
-        if unresolved is not None and (office_id, AlertKind.LETTER_OVERDUE) in unresolved:
-            continue  # what raise_alert would find: one is already open
-        alert = alerts.raise_alert(
-            practice,
-            kind=AlertKind.LETTER_OVERDUE,
-            office_id=office_id,
-            opened_on=as_of,
-            title=f"Letters overdue to {name}",
-            detail=f"{count} letter{'s' if count != 1 else ''} due more than {days} days ago "
-            "not sent yet.",
+        due.append(
+            DueAlert(
+                AlertKind.LETTER_OVERDUE,
+                office_id,
+                f"Letters overdue to {name}",
+                f"{count} letter{'s' if count != 1 else ''} due more than {days} days ago "
+                "not sent yet.",
+            )
         )
-        if alert is not None:
-            raised.append(alert)
-    return raised
+    return due
+
+
+def _raise_overdue_letter_alerts(practice, as_of, names) -> list[Alert]:
+    """The overdue-letter alerts of one practice's run (in its scope)."""
+    from collections import Counter
+
+    from communications.loop_closure import overdue_letters
+
+    end_of_day = overdue_cutoff(practice, as_of)
+    per_office = Counter(overdue_letters(practice, end_of_day).values_list("office_id", flat=True))
+    days = settings_for(practice).loop_closure_days
+    due = letter_alerts_due(per_office, names, days)
+    return alerts.raise_many(unsaved_alerts(practice.pk, as_of, due))

@@ -44,16 +44,15 @@ from alerts.choices import AlertKind, AlertState
 from alerts.models import Alert
 from config.db.tenant_setting import sync_tenant_setting
 from practices.models import Practice, PracticeSettings, settings_for
-from practices.scoping import practice_scope
 
-from .digest import queue_digest
+from .digest import queue_digests
 from .models import NightlyWatermark
 from .nightly import (
-    _raise_alerts,
-    _raise_overdue_letter_alerts,
+    letter_alerts_due,
     overdue_cutoff,
     snapshot_fields,
     status_alerts_due,
+    unsaved_alerts,
 )
 from .rollups import rebuild_offices_of_many, stale_offices
 from .scoring import (
@@ -164,6 +163,7 @@ def _settings(practices: dict[int, Practice]) -> dict[int, PracticeSettings]:
     for pk, practice in practices.items():
         if pk not in found:  # first use: created with defaults, in the practice's scope
             found[pk] = settings_for(practice)
+        practice.settings = found[pk]  # what settings_for reads later (the digests)
     return found
 
 
@@ -382,35 +382,18 @@ def _alerts_and_digests(practices, as_of, snapshots, previous, offices, settings
         welcomed[practice_id].add(office_id)
     overdue = _overdue_letters(practices, as_of, settings)
 
+    candidates = []
     for pk in ids:
         due = status_alerts_due(
             snapshots[pk], previous[pk], offices[pk], unresolved[pk], welcomed[pk]
         )
-        letters = {
-            office_id: n
-            for office_id, n in overdue.get(pk, {}).items()
-            if office_id in offices[pk]
-            and (office_id, AlertKind.LETTER_OVERDUE) not in unresolved[pk]
-        }
-        if not due and not letters:
-            continue  # nothing this practice's run would raise: no query for it
-        practice = practices[pk]
-        with practice_scope(practice):
-            raised = _raise_alerts(practice, as_of, [], previous[pk], offices[pk], due=due)
-            raised += _raise_overdue_letter_alerts(
-                practice, as_of, offices[pk], per_office=letters, unresolved=unresolved[pk]
-            )
-        result.practices[pk].new_alerts = raised
+        due += letter_alerts_due(overdue.get(pk, {}), offices[pk], settings[pk].loop_closure_days)
+        candidates += unsaved_alerts(pk, as_of, due)
+    for alert in alerts.raise_many(candidates):
+        result.practices[alert.practice_id].new_alerts.append(alert)
 
-    # The digest: only practices with an alert not yet announced have anything to send.
-    pending = set(
-        Alert.objects.filter(practice_id__in=ids, digested_at__isnull=True)
-        .values_list("practice_id", flat=True)
-        .distinct()
-    )
-    for pk in sorted(pending):
-        with practice_scope(practices[pk]):
-            queue_digest(practices[pk], as_of)
+    # The digests: one per practice with an alert not yet announced, written together.
+    queue_digests([practices[pk] for pk in ids], as_of)
 
 
 def _overdue_letters(practices, as_of, settings) -> dict[int, Counter]:

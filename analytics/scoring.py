@@ -7,9 +7,11 @@ figures for a whole practice in a few queries and writes the snapshots; the benc
 (bench/decline_simulation.py) calls the same two functions on simulated practices.
 """
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -90,6 +92,11 @@ class PracticeBook:
     seasonal: list[float]  # per month of ``months``
     slowdown: Slowdown | None
     level: list[float]  # per month: the practice's activity relative to before a slowdown
+    # Calendar month (1-12) of each of ``months``: read for every office's own seasons.
+    month_numbers: list[int] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "month_numbers", [m.month for m in self.months])
 
     @property
     def slowdown_sentence(self) -> str:
@@ -220,9 +227,15 @@ def office_shape(figures: OfficeFigures, book: PracticeBook, rules: HealthRules)
     seasonal = book.seasonal
     if rules.seasonal_without_office and any(figures.monthly):
         others = [t - c for t, c in zip(book.totals, figures.monthly, strict=True)]
-        factors = seasonal_index(others, [m.month for m in book.months])
-        seasonal = [factors[m.month] for m in book.months]
+        factors = seasonal_index(others, book.month_numbers)
+        seasonal = [factors[m] for m in book.month_numbers]
     return [s * level for s, level in zip(seasonal, book.level, strict=True)]
+
+
+@lru_cache(maxsize=64)
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """``day - relativedelta(months=months)``, once per night rather than once per office."""
+    return day - relativedelta(months=months)
 
 
 def _silent_months(last: dt.date, as_of: dt.date, book: PracticeBook) -> float:
@@ -231,10 +244,11 @@ def _silent_months(last: dt.date, as_of: dt.date, book: PracticeBook) -> float:
     total, day = 0.0, last + dt.timedelta(days=1)
     level = book.level[-1] if book.level else 1.0
     while day <= as_of:
-        month_end = (day.replace(day=1) + relativedelta(months=1)) - dt.timedelta(days=1)
-        stop = min(month_end, as_of)
+        # Plain calendar arithmetic: this runs for every office every night.
+        length = calendar.monthrange(day.year, day.month)[1]
+        stop = min(day.replace(day=length), as_of)
         days = (stop - day).days + 1
-        total += days / month_end.day * book.factors[day.month] * level
+        total += days / length * book.factors[day.month] * level
         day = stop + dt.timedelta(days=1)
     return total
 
@@ -284,7 +298,7 @@ def assess_office(
             **common,
         )  # fmt: skip
 
-    if last < as_of - relativedelta(months=rules.lost_months):
+    if last < _months_before(as_of, rules.lost_months):
         baseline = _rate_up_to(counts, months, last)
         return Assessment(
             ReferrerStatus.LOST, None, baseline, 0.0, 0, Decimal("0"),

@@ -10,6 +10,7 @@ classification, the backoff and the sweeper's pieces are shared with the letter 
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from practices.dispatch import on_commit_hook
 from practices.dispatch import send as send_task
 from practices.models import Practice
 
@@ -79,8 +81,58 @@ def queue_email(
     return email, True
 
 
+@dataclass(frozen=True)
+class Draft:
+    """An email for :func:`queue_emails` (no attachment)."""
+
+    practice_id: int
+    kind: str
+    dedupe_key: str
+    to: list[str]
+    subject: str
+    body_text: str
+    body_html: str = ""
+
+
+def queue_emails(drafts: list[Draft]) -> list[OutgoingEmail]:
+    """Many emails of many practices at once (the nightly digests of a batch): one lookup,
+    one insert, and after the commit one Celery message for all of them instead of one each.
+    Same guarantees as :func:`queue_email`: written in the caller's transaction, a draft
+    whose (practice, dedupe_key) is already in the outbox is not queued again. Returns the
+    rows, existing ones included, in the drafts' order."""
+    if not drafts:
+        return []
+    existing = {
+        (e.practice_id, e.dedupe_key): e
+        for e in OutgoingEmail.objects.filter(
+            practice_id__in={d.practice_id for d in drafts},
+            dedupe_key__in=[d.dedupe_key for d in drafts],
+        )
+    }
+    new = [
+        OutgoingEmail(
+            practice_id=d.practice_id,
+            kind=d.kind,
+            dedupe_key=d.dedupe_key,
+            to=d.to,
+            subject=d.subject,
+            body_text=d.body_text,
+            body_html=d.body_html,
+        )
+        for d in drafts
+        if (d.practice_id, d.dedupe_key) not in existing
+    ]
+    OutgoingEmail.objects.bulk_create(new)
+    if new:
+        pairs = [(e.practice_id, e.pk) for e in new]
+        transaction.on_commit(on_commit_hook(send_task, SEND_EMAILS_TASK, pairs), robust=True)
+    created = {(e.practice_id, e.dedupe_key): e for e in new}
+    return [existing.get(k) or created[k] for k in ((d.practice_id, d.dedupe_key) for d in drafts)]
+
+
 # Sent by name, as letters.dispatch: communications/tasks.py imports this module.
 SEND_EMAIL_TASK = "communications.tasks.send_outgoing_email"
+SEND_EMAILS_TASK = "communications.tasks.send_outgoing_emails"
 
 
 def dispatch(email: OutgoingEmail) -> None:

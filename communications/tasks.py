@@ -22,6 +22,20 @@ def send_outgoing_email(practice_id: int, email_id: int) -> str:
         return outbox.deliver(email_id)
 
 
+@shared_task(name=outbox.SEND_EMAILS_TASK, acks_late=True, ignore_result=True)
+def send_outgoing_emails(pairs: list[list[int]]) -> dict:
+    """A batch's emails (outbox.queue_emails): each sent in its own practice's scope, one
+    after another. A row another worker (or the sweeper's message) got first is skipped by
+    its claim; a failed one is retried by the sweeper like any other."""
+    practices = {p.pk: p for p in Practice.objects.filter(pk__in={pid for pid, _ in pairs})}
+    outcome: dict[str, int] = {}
+    for practice_id, email_id in pairs:
+        with practice_scope(practices[practice_id]):
+            status = outbox.deliver(email_id)
+        outcome[status] = outcome.get(status, 0) + 1
+    return outcome
+
+
 @shared_task
 def sweep_outbox() -> dict:
     """Every minute: re-queue rows stuck in 'sending', dispatch the ones that are due."""
