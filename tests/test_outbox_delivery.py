@@ -31,19 +31,6 @@ def smtp(settings):
 
 
 @pytest.fixture
-def tasks_inline():
-    """Dispatched tasks run in-process: the code a worker runs, without a broker message
-    that no worker here would take (the real-worker test is in tests/analytics/
-    test_nightly_schedule.py)."""
-    from config.celery import app
-
-    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
-@pytest.fixture
 def recipients(practice):
     with scopes_disabled():
         PracticeSettings.objects.update_or_create(

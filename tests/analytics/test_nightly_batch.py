@@ -19,6 +19,7 @@ from analytics.models import MonthlyRollup, NightlyWatermark, ReferrerSnapshot, 
 from analytics.nightly import recompute
 from analytics.nightly_batch import _write_snapshots, recompute_batch
 from communications.models import OutgoingEmail
+from communications.tasks import send_outgoing_emails
 from practices.models import PracticeSettings
 from practices.scoping import practice_scope
 from referrals import services
@@ -30,6 +31,7 @@ from tests.factories import (
     ProviderFactory,
     UserFactory,
 )
+from tests.smtp import serve_smtp
 
 from .history import add_monthly, add_referrals, month_list
 
@@ -117,6 +119,11 @@ def assert_same(got: dict, expected: dict) -> None:
         assert got["snapshots"][key] == row, key
     assert got["alerts"] == expected["alerts"]
     assert got["emails"] == expected["emails"]
+
+
+@pytest.fixture
+def smtp(settings):
+    yield from serve_smtp(settings)
 
 
 @pytest.fixture
@@ -301,3 +308,56 @@ def test_the_board_shows_the_batch_night(world, client):
     page = response.content.decode()
     assert "lakeside Declining" in page and "sakura Declining" not in page
     assert "As of <strong>Nov 26, 2026</strong> · computed " in page
+
+
+def test_a_batch_sends_each_practice_its_own_digest_in_one_message(
+    world, smtp, tasks_inline, django_capture_on_commit_callbacks
+):
+    """The batch writes its practices' digests together and hands them to Celery as one
+    message (communications.tasks.send_outgoing_emails); each practice's managers get only
+    their own offices, once, even when the message is delivered twice."""
+    ids = [p.pk for p, _ in world]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        recompute_batch(ids, NIGHT_1)
+    assert len(callbacks) == 1
+    bodies = {m["To"]: m.get_body(preferencelist=("plain",)).get_content() for m in smtp.messages}
+    slugs = ["lakeside", "prairie", "sakura"]
+    assert sorted(bodies) == [f"manager@{slug}.test" for slug in slugs]
+    for slug in slugs:
+        body = bodies[f"manager@{slug}.test"]
+        assert f"{slug} Declining is declining" in body
+        assert f"New referrer: {slug} New" in body
+        assert not [other for other in slugs if other != slug and f"{other} " in body]
+    with scopes_disabled():
+        emails = list(OutgoingEmail.objects.order_by("pk"))
+        assert [e.status for e in emails] == ["sent"] * 3
+        assert not Alert.objects.filter(digested_at__isnull=True).exists()
+    send_outgoing_emails([[e.practice_id, e.pk] for e in emails])  # delivered again
+    assert len(smtp.messages) == 3
+
+
+def test_raise_many_drops_what_is_already_open_or_asked_twice(world):
+    (lakeside, offices), (sakura, s_offices), _ = world
+    recompute_batch([lakeside.pk, sakura.pk], NIGHT_1)
+
+    def candidate(practice, office, kind):
+        return Alert(
+            practice_id=practice.pk, office_id=office.pk, kind=kind, opened_on=NIGHT_2,
+            title="t", detail="",
+        )  # fmt: skip
+
+    with scopes_disabled():
+        raised = alerts.raise_many(
+            [
+                candidate(lakeside, offices["declining"], "declining"),  # open since night 1
+                candidate(lakeside, offices["steady"], "letter_overdue"),
+                candidate(lakeside, offices["steady"], "letter_overdue"),  # asked twice
+                candidate(sakura, s_offices["steady"], "letter_overdue"),
+            ]
+        )
+        assert [(a.practice_id, a.office_id) for a in raised] == [
+            (lakeside.pk, offices["steady"].pk),
+            (sakura.pk, s_offices["steady"].pk),
+        ]
+        assert Alert.objects.filter(office=offices["declining"], kind="declining").count() == 1
+        assert Alert.objects.filter(kind="letter_overdue").count() == 2
