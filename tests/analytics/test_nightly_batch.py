@@ -18,9 +18,10 @@ from alerts.models import Alert
 from analytics.models import MonthlyRollup, NightlyWatermark, ReferrerSnapshot, RollupStamp
 from analytics.nightly import recompute
 from analytics.nightly_batch import _write_snapshots, recompute_batch
+from analytics.tasks import recompute_practices
 from communications.models import OutgoingEmail
 from communications.tasks import send_outgoing_emails
-from practices.models import PracticeSettings
+from practices.models import Practice, PracticeSettings
 from practices.scoping import practice_scope
 from referrals import services
 from referrals.choices import CaseType, MilestoneKind, SourceType
@@ -361,3 +362,32 @@ def test_raise_many_drops_what_is_already_open_or_asked_twice(world):
         ]
         assert Alert.objects.filter(office=offices["declining"], kind="declining").count() == 1
         assert Alert.objects.filter(kind="letter_overdue").count() == 2
+
+
+@pytest.fixture
+def tasks_inline_quiet():
+    """Queued tasks run in-process and keep their errors to themselves, as a worker would:
+    one practice's failure does not stop the loop that queued it."""
+    from config.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+def test_a_failing_batch_is_run_again_practice_by_practice(world, tasks_inline_quiet):
+    """One practice's bad data (here a time zone that does not exist) fails its batch; the
+    task queues each practice on its own, so the others still get their night."""
+    (lakeside, _), (sakura, _), (prairie, _) = world
+    with scopes_disabled():
+        Practice.objects.filter(pk=sakura.pk).update(time_zone="Mars/Olympus_Mons")
+    ids = [lakeside.pk, sakura.pk, prairie.pk]
+    outcome = recompute_practices.apply(args=(ids, NIGHT_1.isoformat())).get()
+    assert outcome == {"practices": 0, "requeued": 3}
+    with scopes_disabled():
+        nights = set(
+            ReferrerSnapshot.objects.filter(as_of=NIGHT_1).values_list("practice_id", flat=True)
+        )
+        watermarks = set(NightlyWatermark.objects.values_list("practice_id", flat=True))
+    assert nights == watermarks == {lakeside.pk, prairie.pk}
