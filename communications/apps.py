@@ -9,7 +9,7 @@ class CommunicationsConfig(AppConfig):
         from practices import panels
 
         # receivers: connects the letter triggers. tasks: registers the tasks that the
-        # services send by name (letters.dispatch, outbox.dispatch) in every process, so a
+        # services send by name (letters.dispatch, outbox.SEND_EMAIL_TASK) in every process, so a
         # name finds the task itself.
         from . import receivers, tasks  # noqa: F401
         from .panels import case_letters, office_letters

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from practices.dispatch import on_commit_hook
-from practices.dispatch import send as send_task
+from practices.dispatch import send_after_commit
 from practices.models import Practice
 
 from . import sending
@@ -35,6 +33,11 @@ RETRY_BASE = dt.timedelta(seconds=30)
 RETRY_CAP = dt.timedelta(hours=1)
 # The sweeper's lease on a row it dispatched: not dispatched again before this.
 REDISPATCH_AFTER = dt.timedelta(minutes=5)
+
+
+# Sent by name, as letters.dispatch: communications/tasks.py imports this module.
+SEND_EMAIL_TASK = "communications.tasks.send_outgoing_email"
+SEND_EMAILS_TASK = "communications.tasks.send_outgoing_emails"
 
 
 def queue_email(
@@ -72,12 +75,9 @@ def queue_email(
         )
     email.save()
 
-    # robust: a broker that is down at commit must not turn what was saved into an error
-    # page; the outbox sweeper dispatches the queued row (docs/reliability.md).
-    def dispatch_email() -> None:
-        dispatch(email)
-
-    transaction.on_commit(dispatch_email, robust=True)
+    # A broker that is down at commit must not turn what was saved into an error page; the
+    # outbox sweeper dispatches the queued row (docs/reliability.md).
+    send_after_commit(SEND_EMAIL_TASK, email.practice_id, email.pk)
     return email, True
 
 
@@ -124,20 +124,9 @@ def queue_emails(drafts: list[Draft]) -> list[OutgoingEmail]:
     ]
     OutgoingEmail.objects.bulk_create(new)
     if new:
-        pairs = [(e.practice_id, e.pk) for e in new]
-        transaction.on_commit(on_commit_hook(send_task, SEND_EMAILS_TASK, pairs), robust=True)
+        send_after_commit(SEND_EMAILS_TASK, [(e.practice_id, e.pk) for e in new])
     created = {(e.practice_id, e.dedupe_key): e for e in new}
     return [existing.get(k) or created[k] for k in ((d.practice_id, d.dedupe_key) for d in drafts)]
-
-
-# Sent by name, as letters.dispatch: communications/tasks.py imports this module.
-SEND_EMAIL_TASK = "communications.tasks.send_outgoing_email"
-SEND_EMAILS_TASK = "communications.tasks.send_outgoing_emails"
-
-
-def dispatch(email: OutgoingEmail) -> None:
-    # A broker that is down is a warning, not an error: the row waits for the sweeper.
-    send_task(SEND_EMAIL_TASK, email.practice_id, email.pk)
 
 
 def claim(email_id: int) -> bool:
