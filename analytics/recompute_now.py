@@ -91,7 +91,4 @@ def waiting_requests(now: dt.datetime) -> list[tuple[str, tuple]]:
     waiting = RecomputeRequest.objects.filter(
         status=RecomputeStatus.QUEUED, dispatched_at__isnull=False
     )
-    return [
-        (RECOMPUTE_TASK, (row.practice_id, row.pk))
-        for row in dispatch.lease_waiting(waiting, now=now)
-    ]
+    return dispatch.lease_sends(waiting, RECOMPUTE_TASK, now=now)

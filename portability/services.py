@@ -66,10 +66,7 @@ def waiting_exports(now: dt.datetime) -> list[tuple[str, tuple]]:
     """For the sweeper (practices/dispatch.py), all practices: exports still queued long
     after they were handed to a worker."""
     waiting = ExportJob.objects.filter(status=ExportStatus.QUEUED, dispatched_at__isnull=False)
-    return [
-        (BUILD_EXPORT_TASK, (job.practice_id, job.pk))
-        for job in dispatch.lease_waiting(waiting, now=now)
-    ]
+    return dispatch.lease_sends(waiting, BUILD_EXPORT_TASK, now=now)
 
 
 def fail_stale_exports() -> int:

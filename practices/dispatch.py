@@ -98,6 +98,12 @@ def lease_waiting(
     return rows
 
 
+def lease_sends(queryset: models.QuerySet, task_name: str, *, now: dt.datetime) -> list[Send]:
+    """The usual finder's answer: each row :func:`lease_waiting` leases, sent again to
+    ``task_name`` with its (practice id, id)."""
+    return [(task_name, (row.practice_id, row.pk)) for row in lease_waiting(queryset, now=now)]
+
+
 def redispatch_waiting(now: dt.datetime | None = None) -> dict[str, int]:
     """The sweeper's work: every registered kind's waiting jobs sent again. Returns how
     many of each kind were sent (whether or not the broker took them)."""
